@@ -1,0 +1,268 @@
+# -*- coding: utf-8 -*-
+# Copyright: hubfleet.jupyterhub contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Per-user projects: validate the users, describe the objects each needs, compare with the cluster.
+
+Pure functions over dicts; the module (plugins/modules/user_project.py) lists and writes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import naming, validation
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+COMPONENT = "app.kubernetes.io/component"
+HUB_LABEL = "hubfleet.io/hub"
+USER_LABEL = "hub.jupyter.org/username"
+USER_ANNOTATION = "hub.jupyter.org/username"
+DISPLAY_NAME = "openshift.io/display-name"
+REQUESTER = "openshift.io/requester"
+DESCRIPTION = "openshift.io/description"
+# A ProjectRequest cannot set labels: our projects made that way carry this description instead.
+PROJECT_MARKER = "JupyterHub user project, managed by hubfleet for hub %s"
+
+QUOTA = "hubfleet-user-quota"
+LIMITS = "hubfleet-user-limits"
+ACCESS = "hubfleet-user-access"
+SPAWNER = "hubfleet-hub-spawner"
+ROLES = ("admin", "edit", "view")
+USER_KEYS = frozenset(["name", "groups", "quota", "limits", "role", "labels"])
+LIMIT_KEYS = {"default": "default", "default_request": "defaultRequest", "max": "max", "min": "min"}
+RBAC = "rbac.authorization.k8s.io"
+# What KubeSpawner needs in a user namespace: its pods, PVCs, services and secrets, and events to read.
+SPAWNER_RULES = [
+    {"apiGroups": [""], "resources": ["pods", "persistentvolumeclaims", "services", "secrets"],
+     "verbs": ["get", "list", "watch", "create", "delete", "patch"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
+]
+# (apiVersion, kind, name) of the namespaced objects this module manages, in the order it writes them.
+NAMESPACED = [("v1", "ResourceQuota", QUOTA), ("v1", "LimitRange", LIMITS),
+              (RBAC + "/v1", "RoleBinding", ACCESS), (RBAC + "/v1", "Role", SPAWNER),
+              (RBAC + "/v1", "RoleBinding", SPAWNER)]
+
+
+def selector(hub):
+    return "%s=hubfleet,%s=%s" % (MANAGED_BY, HUB_LABEL, hub)
+
+
+def _user_entry(raw, index):
+    if isinstance(raw, str):
+        return {"name": raw}, []
+    if not isinstance(raw, dict):
+        return None, ["users[%d]: must be a user name or a mapping with a name, not %r" % (index, raw)]
+    errors = ["users[%d]: unknown key %r (allowed: %s)" % (index, key, ", ".join(sorted(USER_KEYS)))
+              for key in raw if key not in USER_KEYS]
+    if not isinstance(raw.get("name"), str):
+        errors.append("users[%d]: needs a name" % index)
+    return dict(raw), errors
+
+
+def _limit_errors(limits, where):
+    if not isinstance(limits, dict):
+        return ["%s must be a mapping with keys %s" % (where, ", ".join(LIMIT_KEYS))]
+    errors = ["%s: unknown key %r (allowed: %s)" % (where, key, ", ".join(LIMIT_KEYS))
+              for key in limits if key not in LIMIT_KEYS]
+    for key, amounts in limits.items():
+        if key in LIMIT_KEYS:
+            errors.extend(validation.quantity_map_errors(amounts, "%s.%s" % (where, key)))
+    return errors
+
+
+def users_from_params(params):
+    """Validate every user; return the normalised list, or raise ValueError listing every problem."""
+    errors, users, by_name, by_namespace = [], [], {}, {}
+    for index, raw in enumerate(params["users"] or []):
+        entry, problems = _user_entry(raw, index)
+        errors.extend(problems)
+        if problems:
+            continue
+        name = entry["name"]
+        label = "user %r" % name
+        if not name.strip():
+            errors.append("users[%d]: the name is empty" % index)
+            continue
+        if name in by_name:
+            errors.append("%s: listed twice (users[%d] and users[%d])" % (label, by_name[name], index))
+            continue
+        by_name[name] = index
+        try:
+            namespace = naming.expand(params["name_template"], name, "", params["hub_namespace"] or "",
+                                      params["slug_scheme"])
+        except ValueError as exc:
+            raise ValueError(["name_template: %s" % exc])
+        problem = validation.dns_label_error(namespace)
+        if problem:
+            template = params["name_template"]
+            errors.append("%s: namespace %r from name_template %r %s" % (label, namespace, template, problem))
+        elif namespace in by_namespace:
+            errors.append("%s: namespace %r is also the namespace of user %r (the names collide after slugging)"
+                          % (label, namespace, by_namespace[namespace]))
+        by_namespace.setdefault(namespace, name)
+        user = {
+            "name": name, "namespace": namespace,
+            "groups": entry.get("groups") or [],
+            "quota": params["quota"] if entry.get("quota") is None else entry["quota"],
+            "limits": params["limits"] if entry.get("limits") is None else entry["limits"],
+            "role": entry.get("role") or params["role"],
+            "labels": dict(params["labels"] or {}, **(entry.get("labels") or {})),
+        }
+        errors.extend(_user_errors(user, label))
+        users.append(user)
+    if errors:
+        raise ValueError(errors)
+    return users
+
+
+def _user_errors(user, label):
+    errors = []
+    if user["role"] not in ROLES:
+        errors.append("%s: role %r is not one of %s" % (label, user["role"], ", ".join(ROLES)))
+    if not isinstance(user["groups"], list) or not all(isinstance(g, str) and g for g in user["groups"]):
+        errors.append("%s: groups must be a list of group names" % label)
+    errors.extend(validation.quantity_map_errors(user["quota"] or {}, "%s: quota" % label))
+    errors.extend(_limit_errors(user["limits"] or {}, "%s: limits" % label))
+    errors.extend(validation.label_errors(user["labels"], "%s: labels" % label))
+    return errors
+
+
+# --- desired objects ----------------------------------------------------------------------------
+def _metadata(user, hub, name=None, extra_labels=None):
+    labels = {MANAGED_BY: "hubfleet", COMPONENT: "user-project", HUB_LABEL: hub,
+              USER_LABEL: naming.label_slug(user["name"])}
+    labels.update(extra_labels or {})
+    meta = {"name": name or user["namespace"], "labels": labels, "annotations": {USER_ANNOTATION: user["name"]}}
+    if name:
+        meta["namespace"] = user["namespace"]
+    return meta
+
+
+def namespace_object(user, hub, openshift):
+    meta = _metadata(user, hub, extra_labels=user["labels"])
+    if openshift:
+        meta["annotations"].update({DISPLAY_NAME: user["name"], REQUESTER: user["name"]})
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+
+
+def project_request(user, hub):
+    return {"apiVersion": "project.openshift.io/v1", "kind": "ProjectRequest",
+            "metadata": {"name": user["namespace"]}, "displayName": user["name"], "description": PROJECT_MARKER % hub}
+
+
+def _quantities(amounts):
+    return dict((key, str(value)) for key, value in amounts.items())
+
+
+def namespaced_objects(user, hub, spawner_account):
+    """The objects a user's project should hold, keyed by (kind, name)."""
+    wanted = {}
+    if user["quota"]:
+        wanted[("ResourceQuota", QUOTA)] = {"apiVersion": "v1", "kind": "ResourceQuota",
+                                            "metadata": _metadata(user, hub, QUOTA),
+                                            "spec": {"hard": _quantities(user["quota"])}}
+    if user["limits"]:
+        limit = {"type": "Container"}
+        for key, field in LIMIT_KEYS.items():
+            if user["limits"].get(key):
+                limit[field] = _quantities(user["limits"][key])
+        wanted[("LimitRange", LIMITS)] = {"apiVersion": "v1", "kind": "LimitRange",
+                                          "metadata": _metadata(user, hub, LIMITS), "spec": {"limits": [limit]}}
+    subjects = [{"apiGroup": RBAC, "kind": "User", "name": user["name"]}]
+    subjects.extend({"apiGroup": RBAC, "kind": "Group", "name": group} for group in user["groups"])
+    wanted[("RoleBinding", ACCESS)] = {"apiVersion": RBAC + "/v1", "kind": "RoleBinding",
+                                       "metadata": _metadata(user, hub, ACCESS),
+                                       "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": user["role"]},
+                                       "subjects": subjects}
+    if spawner_account:
+        wanted[("Role", SPAWNER)] = {"apiVersion": RBAC + "/v1", "kind": "Role",
+                                     "metadata": _metadata(user, hub, SPAWNER), "rules": SPAWNER_RULES}
+        wanted[("RoleBinding", SPAWNER)] = {
+            "apiVersion": RBAC + "/v1", "kind": "RoleBinding", "metadata": _metadata(user, hub, SPAWNER),
+            "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": SPAWNER},
+            "subjects": [{"kind": "ServiceAccount", "name": spawner_account["name"],
+                          "namespace": spawner_account["namespace"]}]}
+    return wanted
+
+
+# --- comparison ---------------------------------------------------------------------------------
+def labelled(namespace, hub):
+    """Whether a namespace carries our labels (it was created as a Namespace, not requested)."""
+    labels = (namespace.get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY) == "hubfleet" and labels.get(HUB_LABEL) == hub and \
+        labels.get(COMPONENT) == "user-project"
+
+
+def owner_of(namespace, hub):
+    """The user a namespace (or Project) was made for by this module for `hub`, else None."""
+    annotations = (namespace.get("metadata") or {}).get("annotations") or {}
+    if labelled(namespace, hub):
+        return annotations.get(USER_ANNOTATION)
+    if annotations.get(DESCRIPTION) == PROJECT_MARKER % hub:
+        return annotations.get(DISPLAY_NAME)
+    return None
+
+
+def _metadata_differs(desired, live):
+    for field in ("labels", "annotations"):
+        have = (live.get("metadata") or {}).get(field) or {}
+        if any(have.get(key) != value for key, value in desired["metadata"].get(field, {}).items()):
+            return True
+    return False
+
+
+def _same_limits(desired, live):
+    if len(desired) != len(live):
+        return False
+    for want, have in zip(desired, live):
+        if want.get("type") != have.get("type"):
+            return False
+        for field in LIMIT_KEYS.values():
+            if not validation.same_quantities(want.get(field), have.get(field)):
+                return False
+    return True
+
+
+def content_differs(desired, live):
+    """Whether the fields we own differ; quantities are compared by amount."""
+    kind = desired["kind"]
+    if kind == "ResourceQuota":
+        return not validation.same_quantities(desired["spec"]["hard"], (live.get("spec") or {}).get("hard"))
+    if kind == "LimitRange":
+        return not _same_limits(desired["spec"]["limits"], (live.get("spec") or {}).get("limits") or [])
+    if kind == "RoleBinding":
+        return desired["roleRef"] != live.get("roleRef") or desired["subjects"] != (live.get("subjects") or [])
+    if kind == "Role":
+        return desired["rules"] != (live.get("rules") or [])
+    return False
+
+
+def differs(desired, live):
+    return _metadata_differs(desired, live) or content_differs(desired, live)
+
+
+def needs_recreate(desired, live):
+    """A RoleBinding's roleRef cannot change: the API rejects it, so the binding is replaced."""
+    return desired["kind"] == "RoleBinding" and desired["roleRef"] != live.get("roleRef")
+
+
+def updated(desired, live):
+    """The live object with our labels, annotations and content: the body of a replace."""
+    body = copy.deepcopy(live)
+    meta = body.setdefault("metadata", {})
+    for field in ("labels", "annotations"):
+        meta[field] = dict(meta.get(field) or {}, **desired["metadata"].get(field, {}))
+    for field, value in desired.items():
+        if field not in ("apiVersion", "kind", "metadata"):
+            body[field] = copy.deepcopy(value)
+    return body
+
+
+def summary(obj):
+    """What the diff shows of an object: our labels and its content."""
+    shown = dict((k, v) for k, v in obj.items() if k not in ("apiVersion", "metadata", "status"))
+    meta = obj.get("metadata") or {}
+    shown["labels"] = dict((k, v) for k, v in (meta.get("labels") or {}).items())
+    return shown

@@ -1,0 +1,439 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hubfleet.jupyterhub contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: user_project
+short_description: Pre-create per-user projects (namespaces) with quota, limits and access, in bulk
+version_added: 0.1.0
+description:
+  - Creates one project (namespace) per JupyterHub user, with a ResourceQuota, a LimitRange, a
+    RoleBinding that gives the user (and optionally groups) a cluster role there and, optionally, a
+    namespaced Role and RoleBinding that let the hub's service account spawn pods and PVCs there.
+  - One call handles all users. It validates every user first, lists each kind once, compares, and
+    writes only what differs. A bad user fails the whole call, naming the user and the rule, and
+    nothing is written.
+  - On OpenShift, a project is requested through a ProjectRequest when the caller may not create
+    namespaces (asked with a SelfSubjectAccessReview), else created as a Namespace with the
+    C(openshift.io/display-name) and C(openshift.io/requester) annotations.
+  - Every object carries the label C(app.kubernetes.io/managed-by=hubfleet), the label
+    C(hubfleet.io/hub) with O(hub_name), and the raw user name in the annotation
+    C(hub.jupyter.org/username). Namespaces made through a ProjectRequest cannot carry labels; they
+    are recognised by their description instead.
+  - Throttling (429) and server errors (5xx) are retried with backoff. On any other failure the
+    module stops, reports which users were completed, and a re-run converges.
+author:
+  - hubfleet maintainers (@hubfleet)
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    support: full
+    description: Nothing is written; the result says what would change.
+  diff_mode:
+    support: full
+    description: Shows, per user, the managed objects before and after.
+options:
+  users:
+    description:
+      - The users, each a name or a mapping with the keys C(name) (required), C(groups) (list of
+        group names bound beside the user), C(quota), C(limits), C(role) and C(labels), which
+        override the module-level options of the same name for that user.
+    type: list
+    elements: raw
+    required: true
+  name_template:
+    description:
+      - The namespace name. Fields are those of KubeSpawner's templates, among them
+        C({username}) (the user name slugged with O(slug_scheme)) and C({hubnamespace}).
+      - Use C({hubnamespace}-{username}) for KubeSpawner's C(enable_user_namespaces) layout.
+    type: str
+    default: "{username}-workspace"
+  hub_namespace:
+    description: The hub's namespace, the value of C({hubnamespace}) (C(default) becomes C(user), as in KubeSpawner).
+    type: str
+    default: ""
+  hub_name:
+    description:
+      - The hub these projects belong to, stored in the label C(hubfleet.io/hub). Pruning and
+        recognising managed projects only consider this hub's.
+    type: str
+    default: jupyterhub
+  slug_scheme:
+    description: How user names become DNS-safe, as KubeSpawner's C(slug_scheme).
+    type: str
+    choices: [safe, escape]
+    default: safe
+  quota:
+    description:
+      - 'The ResourceQuota C(spec.hard) of each project, for example C({"requests.cpu": "2", "requests.memory": "4Gi"}).'
+      - Empty means no ResourceQuota (a managed one is removed).
+    type: dict
+    default: {}
+  limits:
+    description:
+      - The container LimitRange of each project. Empty means no LimitRange (a managed one is removed).
+    type: dict
+    default: {}
+    suboptions:
+      default:
+        description: 'Default limits, for example C({"cpu": "1", "memory": "2Gi"}).'
+        type: dict
+      default_request:
+        description: Default requests.
+        type: dict
+      max:
+        description: Maximum per container.
+        type: dict
+      min:
+        description: Minimum per container.
+        type: dict
+  role:
+    description: The cluster role the user gets in their project.
+    type: str
+    choices: [admin, edit, view]
+    default: admin
+  labels:
+    description: Extra labels for every project namespace.
+    type: dict
+    default: {}
+  hub_service_account:
+    description:
+      - When set, a Role and RoleBinding in each project let this service account manage pods,
+        PVCs, services and secrets there, and read events, which is what KubeSpawner needs to
+        spawn into user namespaces without a cluster-wide role.
+    type: dict
+    suboptions:
+      name:
+        description: The service account's name.
+        type: str
+        required: true
+      namespace:
+        description: The service account's namespace (the hub's).
+        type: str
+        required: true
+  project_mode:
+    description:
+      - How a missing project is created. V(auto) uses a ProjectRequest on OpenShift when the
+        caller may not create namespaces, else a Namespace.
+    type: str
+    choices: [auto, namespace, project_request]
+    default: auto
+  state:
+    description: V(absent) removes the managed projects of the listed users, with everything in them.
+    type: str
+    choices: [present, absent]
+    default: present
+  prune:
+    description:
+      - Also remove managed projects of this hub whose users are not listed. Removing a project
+        deletes the user's data in it, so this needs O(prune_confirm=true) as well.
+    type: bool
+    default: false
+  prune_confirm:
+    description: Confirms O(prune).
+    type: bool
+    default: false
+notes:
+  - A namespace that already exists without our marks is never adopted; the call fails for it.
+  - Namespaced objects are listed across the cluster with the label selector; where that is
+    forbidden, they are listed in each managed namespace.
+seealso:
+  - plugin: hubfleet.jupyterhub.user_slug
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: Pre-create a workspace project for each user of the hub
+  hubfleet.jupyterhub.user_project:
+    hub_name: jhub
+    hub_namespace: jhub
+    users:
+      - alice
+      - name: Bob.Smith@example.org
+        groups: [physics]
+        quota: {requests.cpu: "4", requests.memory: 8Gi}
+    quota: {requests.cpu: "2", requests.memory: 4Gi, persistentvolumeclaims: "5"}
+    limits:
+      default: {cpu: "1", memory: 2Gi}
+      default_request: {cpu: 100m, memory: 512Mi}
+    hub_service_account: {name: hub, namespace: jhub}
+
+- name: Remove the projects of users who left (their data goes with them)
+  hubfleet.jupyterhub.user_project:
+    hub_name: jhub
+    users: "{{ current_users }}"
+    prune: true
+    prune_confirm: true
+"""
+
+RETURN = r"""
+users:
+  description: One entry per user listed or pruned, in the order handled.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The user name as given.
+      type: str
+      sample: Bob.Smith@example.org
+    namespace:
+      description: The user's project.
+      type: str
+      sample: bob-smith-example-org---1a2b3c4d-workspace
+    status:
+      description:
+        - V(created) (the project was made), V(updated), V(unchanged), V(removed), V(failed), or
+          V(skipped) (not reached because an earlier user failed).
+      type: str
+      sample: created
+    changes:
+      description: The writes made (or, in check mode, that would be made), as C(verb Kind/name).
+      type: list
+      elements: str
+      sample: ["create Namespace/alice-workspace", "create ResourceQuota/hubfleet-user-quota"]
+    error:
+      description: Why this user failed.
+      type: str
+      returned: when status is failed
+summary:
+  description: How many users ended in each status.
+  returned: always
+  type: dict
+  sample: {created: 2, updated: 1, unchanged: 197, removed: 0, failed: 0, skipped: 0}
+project_mode:
+  description: How missing projects were (or would be) created, V(namespace) or V(project_request); null when none was missing.
+  returned: always
+  type: str
+  sample: namespace
+"""
+
+import copy
+
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import user_projects as plan
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.client import Cluster
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.errors import HubfleetError
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+
+STATUSES = ("created", "updated", "unchanged", "removed", "failed", "skipped")
+
+
+def argument_spec():
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(
+        users=dict(type="list", elements="raw", required=True),
+        name_template=dict(type="str", default="{username}-workspace"),
+        hub_namespace=dict(type="str", default=""),
+        hub_name=dict(type="str", default="jupyterhub"),
+        slug_scheme=dict(type="str", choices=["safe", "escape"], default="safe"),
+        quota=dict(type="dict", default={}),
+        limits=dict(type="dict", default={}, options=dict(
+            default=dict(type="dict"), default_request=dict(type="dict"), max=dict(type="dict"),
+            min=dict(type="dict"))),
+        role=dict(type="str", choices=list(plan.ROLES), default="admin"),
+        labels=dict(type="dict", default={}),
+        hub_service_account=dict(type="dict", options=dict(
+            name=dict(type="str", required=True), namespace=dict(type="str", required=True))),
+        project_mode=dict(type="str", choices=["auto", "namespace", "project_request"], default="auto"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        prune=dict(type="bool", default=False),
+        prune_confirm=dict(type="bool", default=False),
+    )
+    return spec
+
+
+def validated_users(params):
+    if params["prune"] and not params["prune_confirm"]:
+        raise HubfleetError("prune removes projects and the user data in them: set prune_confirm: true as well")
+    try:
+        return plan.users_from_params(dict(params, limits=_set_only(params["limits"])))
+    except ValueError as exc:
+        problems = exc.args[0]
+        raise HubfleetError("invalid users, nothing was written: " + "; ".join(problems), problems=problems)
+
+
+def _set_only(mapping):
+    return dict((key, value) for key, value in (mapping or {}).items() if value)
+
+
+class Planner:
+    """Reads the cluster once per kind and decides, per user, which writes are needed."""
+
+    def __init__(self, module, cluster, users):
+        self.module, self.cluster, self.users = module, cluster, users
+        params = module.params
+        self.hub = params["hub_name"]
+        self.openshift = cluster.serves("project.openshift.io/v1")
+        self.mode = None
+        listed = cluster.list("project.openshift.io/v1", "Project") if self.openshift else \
+            cluster.list("v1", "Namespace")
+        self.namespaces = dict((ns["metadata"]["name"], ns) for ns in listed)
+        owners = dict((name, plan.owner_of(ns, self.hub)) for name, ns in self.namespaces.items())
+        self.managed = dict((name, owner) for name, owner in owners.items() if owner is not None)
+        self._check_ownership()
+        self.live = {}
+        for api_version, kind in sorted(set((a, k) for a, k, _name in plan.NAMESPACED)):
+            for obj in cluster.list_or_per_namespace(api_version, kind, plan.selector(self.hub), sorted(self.managed)):
+                meta = obj["metadata"]
+                self.live[(meta["namespace"], kind, meta["name"])] = obj
+
+    def _check_ownership(self):
+        problems = []
+        for user in self.users:
+            namespace = user["namespace"]
+            if namespace in self.namespaces and self.managed.get(namespace) != user["name"]:
+                owner = self.managed.get(namespace)
+                whose = "user %r" % owner if owner else "no one (it is not managed by hubfleet for hub %r)" % self.hub
+                problems.append("user %r: namespace %r already exists and belongs to %s" % (user["name"], namespace, whose))
+        if problems:
+            raise HubfleetError("nothing was written: " + "; ".join(problems), problems=problems)
+
+    def project_mode(self):
+        """Decided once, and only when a project must be created: it costs an access review."""
+        if self.mode is None:
+            wanted = self.module.params["project_mode"]
+            if wanted == "project_request" and not self.openshift:
+                raise HubfleetError("project_mode=project_request needs OpenShift: this cluster serves no ProjectRequest")
+            if wanted == "auto":
+                may_create = not self.openshift or self.cluster.allowed("create", "namespaces")
+                wanted = "namespace" if may_create else "project_request"
+            self.mode = wanted
+        return self.mode
+
+    def writes_for(self, user):
+        """The (verb, object) writes that bring one user's project to the wanted state."""
+        namespace = user["namespace"]
+        exists = namespace in self.namespaces
+        writes = []
+        if not exists:
+            if self.project_mode() == "project_request":
+                writes.append(("create", plan.project_request(user, self.hub)))
+            else:
+                writes.append(("create", plan.namespace_object(user, self.hub, self.openshift)))
+        elif plan.labelled(self.namespaces[namespace], self.hub):
+            wanted = plan.namespace_object(user, self.hub, self.openshift)
+            live = dict(self.namespaces[namespace], apiVersion="v1", kind="Namespace")
+            if plan.differs(wanted, live):
+                writes.append(("replace", plan.updated(wanted, live)))
+        wanted = plan.namespaced_objects(user, self.hub, self.module.params["hub_service_account"])
+        for api_version, kind, name in plan.NAMESPACED:
+            desired, live = wanted.get((kind, name)), self.live.get((namespace, kind, name))
+            if desired and live is None:
+                writes.append(("create", desired))
+            elif desired and plan.needs_recreate(desired, live):
+                writes.extend([("delete", live), ("create", desired)])
+            elif desired and plan.differs(desired, live):
+                writes.append(("replace", plan.updated(desired, live)))
+            elif live is not None and desired is None:
+                writes.append(("delete", live))
+        return writes
+
+    def removal(self, namespace):
+        """Deleting a project deletes everything in it. On OpenShift through the Project, which
+        its admin may delete even without the right to delete namespaces."""
+        if namespace not in self.namespaces:
+            return []
+        api_version, kind = ("project.openshift.io/v1", "Project") if self.openshift else ("v1", "Namespace")
+        return [("delete", {"apiVersion": api_version, "kind": kind, "metadata": {"name": namespace}})]
+
+    def pruned(self):
+        listed = set(user["name"] for user in self.users)
+        return [dict(name=owner, namespace=namespace) for namespace, owner in sorted(self.managed.items())
+                if owner not in listed]
+
+
+def _describe(verb, obj):
+    return "%s %s/%s" % (verb, obj["kind"], obj["metadata"]["name"])
+
+
+def _write(cluster, verb, obj):
+    if verb == "create":
+        cluster.create(obj)
+    elif verb == "replace":
+        cluster.replace(obj)
+    else:
+        cluster.delete(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
+
+
+def _status(writes, removing):
+    if not writes:
+        return "unchanged"
+    if removing:
+        return "removed"
+    first_verb, first = writes[0]
+    return "created" if first_verb == "create" and first["kind"] in ("Namespace", "ProjectRequest") else "updated"
+
+
+def _diff(planner, user, writes):
+    before, after = {}, {}
+    for verb, obj in writes:
+        key = "%s/%s" % (obj["kind"], obj["metadata"]["name"])
+        live = planner.live.get((user["namespace"], obj["kind"], obj["metadata"]["name"]))
+        if obj["kind"] in ("Namespace", "ProjectRequest", "Project"):
+            live = planner.namespaces.get(user["namespace"])
+        if live is not None:
+            before[key] = plan.summary(live)
+        if verb != "delete":
+            after[key] = plan.summary(obj)
+    return before, after
+
+
+def run(module):
+    users = validated_users(module.params)
+    cluster = Cluster(module)
+    planner = Planner(module, cluster, users)
+    removing = module.params["state"] == "absent"
+    todo = [(user, removing) for user in users]
+    if module.params["prune"] and not removing:
+        todo.extend((user, True) for user in planner.pruned())
+
+    results, diff = [], {"before": {}, "after": {}}
+    failure = None
+    for user, remove in todo:
+        if failure:
+            results.append(dict(name=user["name"], namespace=user["namespace"], status="skipped", changes=[]))
+            continue
+        writes = planner.removal(user["namespace"]) if remove else planner.writes_for(user)
+        result = dict(name=user["name"], namespace=user["namespace"], changes=[_describe(v, o) for v, o in writes],
+                      status=_status(writes, remove))
+        if module._diff and writes:
+            diff["before"][user["namespace"]], diff["after"][user["namespace"]] = _diff(planner, user, writes)
+        if not module.check_mode:
+            try:
+                for verb, obj in writes:
+                    _write(cluster, verb, obj)
+            except HubfleetError as exc:
+                result.update(status="failed", error=exc.msg)
+                failure = exc
+        results.append(result)
+
+    summary = dict((status, sum(1 for r in results if r["status"] == status)) for status in STATUSES)
+    outcome = dict(changed=any(r["changes"] for r in results if r["status"] != "skipped"), users=results,
+                   summary=summary, project_mode=planner.mode)
+    if module._diff:
+        outcome["diff"] = diff
+    if failure:
+        done = [r["name"] for r in results if r["status"] not in ("failed", "skipped")]
+        raise HubfleetError("user %r failed: %s; completed before it: %s; a re-run continues from there"
+                            % (next(r["name"] for r in results if r["status"] == "failed"), failure.msg,
+                               ", ".join(done) or "none"), **outcome)
+    return outcome
+
+
+def main():
+    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        module.exit_json(**run(module))
+    except HubfleetError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+
+
+if __name__ == "__main__":
+    main()

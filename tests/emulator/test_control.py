@@ -1,0 +1,146 @@
+"""The control endpoint: request counts, fault injection and seeding."""
+import time
+
+import pytest
+from kubernetes import client
+
+from .control_client import ControlError
+from .expect import failure
+
+
+def _configmap(name):
+    return {"metadata": {"name": name}, "data": {"a": "1"}}
+
+
+def test_requests_are_counted_by_verb_and_resource(core, control, namespace):
+    control.reset()
+    core.create_namespaced_config_map(namespace, _configmap("settings"))
+    core.read_namespaced_config_map("settings", namespace)
+    core.list_namespaced_config_map(namespace)
+    core.patch_namespaced_config_map("settings", namespace, {"data": {"a": "2"}})
+    core.replace_namespaced_config_map("settings", namespace, _configmap("settings"))
+    core.delete_namespaced_config_map("settings", namespace)
+    requests = control.requests()
+    assert requests["counts"] == {"create configmaps": 1, "get configmaps": 1, "list configmaps": 1,
+                                  "patch configmaps": 1, "update configmaps": 1, "delete configmaps": 1}
+    assert requests["total"] == 6
+    assert requests["writes"] == 4
+
+
+def test_subresources_and_failed_requests_are_counted(apps, control, namespace):
+    control.reset()
+    failure(apps.read_namespaced_deployment_status, "absent", namespace)
+    assert control.counts() == {"get deployments/status": 1}
+
+
+def test_access_reviews_are_counted_but_are_no_writes(api, control):
+    control.reset()
+    review = {"spec": {"resourceAttributes": {"verb": "get", "resource": "pods"}}}
+    client.AuthorizationV1Api(api).create_self_subject_access_review(review)
+    assert control.requests() == {"total": 1, "writes": 0, "counts": {"create selfsubjectaccessreviews": 1}}
+
+
+def test_reset_clears_the_counts(core, control, namespace):
+    control.reset()
+    core.list_namespaced_config_map(namespace)
+    assert control.counts() == {"list configmaps": 1}
+    control.reset()
+    assert control.requests() == {"total": 0, "writes": 0, "counts": {}}
+
+
+@pytest.mark.parametrize("code,reason", [(500, "InternalError"), (429, "TooManyRequests"), (409, "Conflict")])
+def test_fault_fails_the_next_matching_requests(core, control, namespace, code, reason):
+    control.fault(verb="create", resource="configmaps", namespace=namespace, status=code, count=2)
+    for attempt in ("first", "second"):
+        status = failure(core.create_namespaced_config_map, namespace, _configmap(attempt))
+        assert status["code"] == code
+        assert status["reason"] == reason
+    assert control.faults() == []
+    core.create_namespaced_config_map(namespace, _configmap("third"))
+    names = {i.metadata.name for i in core.list_namespaced_config_map(namespace).items}
+    assert names == {"third", "kube-root-ca.crt"}
+
+
+def test_fault_matches_only_its_target(core, control, namespace):
+    control.fault(verb="get", resource="configmaps", name="broken", status=500)
+    core.create_namespaced_config_map(namespace, _configmap("fine"))
+    core.create_namespaced_config_map(namespace, _configmap("broken"))
+    assert core.read_namespaced_config_map("fine", namespace).metadata.name == "fine"
+    assert core.list_namespaced_config_map(namespace).items
+    assert [f["name"] for f in control.faults()] == ["broken"]
+    assert failure(core.read_namespaced_config_map, "broken", namespace)["code"] == 500
+    assert core.read_namespaced_config_map("broken", namespace).metadata.name == "broken"
+
+
+def test_fault_message_is_configurable(core, control, namespace):
+    control.fault(verb="list", resource="configmaps", status=503, message="etcd is down")
+    status = failure(core.list_namespaced_config_map, namespace)
+    assert status["message"] == "etcd is down"
+    assert status["reason"] == "ServiceUnavailable"
+
+
+def test_latency_fault_delays_without_failing(core, control, namespace):
+    core.create_namespaced_config_map(namespace, _configmap("slow"))
+    control.fault(verb="get", resource="configmaps", latency=0.4)
+    started = time.monotonic()
+    assert core.read_namespaced_config_map("slow", namespace).metadata.name == "slow"
+    assert time.monotonic() - started >= 0.4
+    started = time.monotonic()
+    core.read_namespaced_config_map("slow", namespace)
+    assert time.monotonic() - started < 0.4
+
+
+def test_clear_faults_disarms_everything(core, control, namespace):
+    control.fault(verb="list", resource="configmaps", status=500, count=5)
+    control.fault(verb="create", status=500)
+    assert len(control.faults()) == 2
+    control.clear_faults()
+    assert control.faults() == []
+    core.list_namespaced_config_map(namespace)
+
+
+def test_kubectl_retries_after_429(kubectl, core, control, namespace):
+    core.create_namespaced_config_map(namespace, _configmap("settings"))
+    control.fault(verb="get", resource="configmaps", name="settings", status=429)
+    control.reset()
+    done = kubectl("get", "configmap", "settings", "-n", namespace, "-o", "name")
+    assert done.stdout.strip() == "configmap/settings"
+    assert control.counts()["get configmaps"] == 2
+
+
+def test_seed_keeps_status_and_defaults_the_namespace(api, core, control, namespace):
+    seeded = control.seed([
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crashed", "namespace": namespace},
+         "spec": {"containers": [{"name": "main", "image": "busybox"}]},
+         "status": {"phase": "Failed", "reason": "Evicted"}},
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "old", "namespace": namespace},
+         "spec": {"template": {"spec": {"containers": [{"name": "main", "image": "busybox"}]}}},
+         "status": {"startTime": "2020-01-01T00:00:00Z", "failed": 1}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"seeded-{namespace}"}},
+    ])
+    assert [o["metadata"]["name"] for o in seeded] == ["crashed", "old", f"seeded-{namespace}"]
+    pod = core.read_namespaced_pod("crashed", namespace)
+    assert (pod.status.phase, pod.status.reason) == ("Failed", "Evicted")
+    job = client.BatchV1Api(api).read_namespaced_job("old", namespace)
+    assert job.status.failed == 1
+    assert job.status.start_time.year == 2020
+    assert job.status.succeeded is None
+    assert core.read_namespaced_config_map(f"seeded-{namespace}", "default").metadata.namespace == "default"
+    core.delete_namespaced_config_map(f"seeded-{namespace}", "default")
+
+
+def test_seed_of_an_unknown_kind_is_refused(control):
+    with pytest.raises(ControlError) as raised:
+        control.seed([{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}])
+    assert "400" in str(raised.value)
+    assert "example.com/v1/Widget" in str(raised.value)
+
+
+def test_unknown_control_path_is_404(emulator):
+    code, status = emulator.http("GET", "/_emulator/nothing-here")
+    assert code == 404
+    assert status["kind"] == "Status"
+
+
+def test_healthz(emulator):
+    assert emulator.http("GET", "/_emulator/healthz") == (200, "ok")

@@ -1,0 +1,1 @@
+"""Module tests against the emulated cluster."""
