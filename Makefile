@@ -33,7 +33,7 @@ molecule:
 	molecule test -s emulated
 
 test: setup
-	$(MAKE) lint sanity unit contract integration molecule
+	$(MAKE) lint sanity molecule unit contract integration
 
 site: setup
 	$(PY) -m tests.emulator run --kubeconfig .cache/emulator/kubeconfig -- ansible-playbook site.yml -i inventory/local

@@ -218,9 +218,9 @@ import copy
 
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import user_projects as plan
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.client import Cluster
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.entry import execute
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.errors import HubfleetError
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 
 STATUSES = ("created", "updated", "unchanged", "removed", "failed", "skipped")
 
@@ -428,11 +428,7 @@ def run(module):
 
 
 def main():
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        module.exit_json(**run(module))
-    except HubfleetError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
+    execute(run, argument_spec())
 
 
 if __name__ == "__main__":

@@ -200,10 +200,10 @@ import datetime
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import hub_api, naming
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import user_storage as storage
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.client import Cluster
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.entry import execute
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.errors import HubfleetError
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.waiter import condition_true, wait_for
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 
 
 def argument_spec():
@@ -412,12 +412,7 @@ def run(module):
 
 
 def main():
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True,
-                              required_together=[("hub_api_url", "hub_api_token")])
-    try:
-        module.exit_json(**run(module))
-    except HubfleetError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
+    execute(run, argument_spec(), required_together=[("hub_api_url", "hub_api_token")])
 
 
 if __name__ == "__main__":
