@@ -22,16 +22,16 @@ def server_path(user, server_name=""):
 
 
 def stop_server(api_url, token, user, server_name="", validate_certs=True, timeout=30):
-    """Ask the hub to stop a user's server; True if it was running, False if it was not."""
+    """Ask the hub to stop a user's server. True when the hub is stopping it (202); False when it
+    runs no such server (204), or knows no such user or server (404)."""
     url = api_url.rstrip("/") + server_path(user, server_name)
     try:
-        open_url(url, method="DELETE", headers={"Authorization": "token %s" % token},
-                 validate_certs=validate_certs, timeout=timeout)
+        response = open_url(url, method="DELETE", headers={"Authorization": "token %s" % token},
+                            validate_certs=validate_certs, timeout=timeout)
     except HTTPError as exc:
-        # 400: the hub says the server is not running; nothing to stop.
-        if exc.code == 400:
+        if exc.code == 404:
             return False
         raise HubfleetError("the hub refused to stop the server of %r: HTTP %s %s" % (user, exc.code, exc.reason))
     except Exception as exc:  # pylint: disable=broad-except
         raise HubfleetError("cannot reach the hub API at %s: %s" % (api_url, exc))
-    return True
+    return response.getcode() == 202

@@ -99,7 +99,9 @@ options:
     choices: [admin, edit, view]
     default: admin
   labels:
-    description: Extra labels for every project namespace.
+    description:
+      - Extra labels for every project namespace (and per user, the user's C(labels)).
+      - A project made through a ProjectRequest cannot carry labels; they are not applied there.
     type: dict
     default: {}
   hub_service_account:

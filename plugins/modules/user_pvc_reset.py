@@ -20,7 +20,8 @@ description:
     KubeSpawner upgrade).
   - If the user's server is running, the module refuses unless O(stop_server=true); it then stops it
     through the JupyterHub REST API when O(hub_api_url) and O(hub_api_token) are given (so the hub
-    knows), otherwise deletes the pod, and waits until the pod is gone.
+    knows), otherwise (or when the hub runs no such server) deletes the pod, and waits until the
+    pod is gone.
   - With O(backup=snapshot), a VolumeSnapshot is taken and must become C(readyToUse) before anything
     is deleted. The PVC is then deleted and the module waits until it is really gone (the
     C(kubernetes.io/pvc-protection) finalizer holds it while a pod uses it). O(recreate=true) creates
@@ -299,10 +300,11 @@ class Resetter:
 
     def stop_server(self, plan):
         params = self.params
-        if params["hub_api_url"]:
-            hub_api.stop_server(params["hub_api_url"], params["hub_api_token"], plan["name"], params["server_name"],
-                                params["hub_api_validate_certs"])
-        else:
+        stopped_by_hub = params["hub_api_url"] and hub_api.stop_server(
+            params["hub_api_url"], params["hub_api_token"], plan["name"], params["server_name"],
+            params["hub_api_validate_certs"])
+        # A pod the hub does not know as running (left over, or started outside it) is deleted here.
+        if not stopped_by_hub:
             for pod in plan["pods"]:
                 self.cluster.delete("v1", "Pod", pod, self.namespace)
         for pod in plan["pods"]:

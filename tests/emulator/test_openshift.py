@@ -69,6 +69,14 @@ def test_projects_list_and_delete_through_the_namespace(project, dyn, core):
     assert failure(core.read_namespace, project.metadata.name)["code"] == 404
 
 
+def test_developer_deletes_a_project_but_not_its_namespace_directly(project, developer, emulator, core):
+    name = project.metadata.name
+    namespaces = client.CoreV1Api(emulator.api_client(DEVELOPER_TOKEN))
+    assert failure(namespaces.delete_namespace, name)["code"] == 403
+    developer.resources.get(api_version="project.openshift.io/v1", kind="Project").delete(name=name)
+    assert failure(core.read_namespace, name)["code"] == 404
+
+
 def test_developer_may_not_create_a_namespace(emulator):
     developer = client.CoreV1Api(emulator.api_client(DEVELOPER_TOKEN))
     status = failure(developer.create_namespace, {"metadata": {"name": f"t-{secrets.token_hex(4)}"}})

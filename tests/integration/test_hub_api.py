@@ -19,6 +19,7 @@ import pytest
 
 from ansible_collections.hubfleet.jupyterhub.plugins.modules import user_pvc_reset
 
+from .kubespawner_objects import user_objects
 from .modules import run_module
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -137,3 +138,13 @@ def test_the_server_is_stopped_through_the_hub(hub, openshift):
     assert api(hub + "/users/alice")["servers"] == {}
     assert openshift.objects("pods", "jhub") == []
     assert openshift.objects("persistentvolumeclaims", "jhub") == []
+
+
+def test_a_pod_the_hub_does_not_run_is_deleted_directly(hub, openshift):
+    api(hub + "/users/bob", "POST", {})
+    openshift.control.seed(list(user_objects("bob")))
+    result = run_module(user_pvc_reset, openshift.kubeconfig, namespace="jhub", users=["bob"], stop_server=True,
+                        hub_api_url=hub, hub_api_token=TOKEN, wait_sleep=1, wait_timeout=10)
+    assert result["users"][0]["server_stopped"] is True
+    assert openshift.control.counts()["delete pods"] == 1
+    assert openshift.objects("pods", "jhub") == []

@@ -144,13 +144,17 @@ def test_foreign_namespace_is_never_adopted(cluster):
     assert cluster.writes() == 0
 
 
-def test_throttling_is_retried_with_backoff(cluster, monkeypatch):
+@pytest.mark.parametrize("status, waits", [
+    (500, [client.FIRST_DELAY, client.FIRST_DELAY * 2]),  # exponential backoff
+    (429, [1.0, 1.0]),  # the server's Retry-After
+])
+def test_throttling_and_server_errors_are_retried(cluster, monkeypatch, status, waits):
     slept = []
     monkeypatch.setattr(client.time, "sleep", slept.append)
-    cluster.control.fault(verb="create", resource="limitranges", status=500, count=2)
+    cluster.control.fault(verb="create", resource="limitranges", status=status, count=2)
     result = run(cluster, users=["alice"])
     assert by_name(result)["alice"]["status"] == "created"
-    assert slept == [client.FIRST_DELAY, client.FIRST_DELAY * 2]
+    assert slept == waits
     assert cluster.control.counts()["create limitranges"] == 3
 
 
