@@ -156,6 +156,15 @@ def _quantities(amounts):
     return dict((key, str(value)) for key, value in amounts.items())
 
 
+def with_server_defaults(limit):
+    """Fill a container limit as the API server will (default from max, defaultRequest from default,
+    then min), so that what we compare is what the server stores."""
+    for source, target in (("max", "default"), ("default", "defaultRequest"), ("min", "defaultRequest")):
+        for resource, amount in limit.get(source, {}).items():
+            limit.setdefault(target, {}).setdefault(resource, amount)
+    return limit
+
+
 def namespaced_objects(user, hub, spawner_account):
     """The objects a user's project should hold, keyed by (kind, name)."""
     wanted = {}
@@ -168,6 +177,7 @@ def namespaced_objects(user, hub, spawner_account):
         for key, field in LIMIT_KEYS.items():
             if user["limits"].get(key):
                 limit[field] = _quantities(user["limits"][key])
+        with_server_defaults(limit)
         wanted[("LimitRange", LIMITS)] = {"apiVersion": "v1", "kind": "LimitRange",
                                           "metadata": _metadata(user, hub, LIMITS), "spec": {"limits": [limit]}}
     subjects = [{"apiGroup": RBAC, "kind": "User", "name": user["name"]}]

@@ -78,6 +78,8 @@ options:
   limits:
     description:
       - The container LimitRange of each project. Empty means no LimitRange (a managed one is removed).
+      - As the API server does, a missing C(default) is taken from C(max), and a missing
+        C(default_request) from C(default), then from C(min).
     type: dict
     default: {}
     suboptions:

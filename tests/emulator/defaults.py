@@ -29,3 +29,20 @@ def apply(res, obj):
         return
     for key, value in SPEC_DEFAULTS.get(res.plural, {}).items():
         spec.setdefault(key, copy.deepcopy(value))
+    if res.plural == "limitranges":
+        for item in spec.get("limits") or []:
+            _default_container_limits(item)
+
+
+def _default_container_limits(item):
+    """A container limit's default comes from max, its defaultRequest from default, then min."""
+    if not isinstance(item, dict) or item.get("type") != "Container":
+        return
+    default = item.setdefault("default", {})
+    request = item.setdefault("defaultRequest", {})
+    for source, target in ((item.get("max"), default), (default, request), (item.get("min"), request)):
+        for resource, amount in (source or {}).items():
+            target.setdefault(resource, amount)
+    for field in ("default", "defaultRequest"):
+        if not item[field]:
+            del item[field]  # an empty map is omitted, as in the server's JSON

@@ -309,3 +309,15 @@ def test_requests_are_answered_promptly(core, namespace):
     for _unused in range(50):
         core.read_namespaced_config_map("settings", namespace)
     assert time.monotonic() - started < 1.0
+
+
+def test_container_limit_ranges_get_the_servers_defaults(core, namespace):
+    created = core.create_namespaced_limit_range(namespace, {
+        "metadata": {"name": "limits"},
+        "spec": {"limits": [{"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "64Mi"},
+                             "default": {"memory": "1Gi"}},
+                            {"type": "Pod", "max": {"cpu": "4"}}]}})
+    container, pod = created.spec.limits
+    assert container.default == {"memory": "1Gi", "cpu": "2"}  # cpu from max
+    assert container.default_request == {"memory": "1Gi", "cpu": "2"}  # from default, before min
+    assert pod.default is None and pod.default_request is None

@@ -38,7 +38,9 @@ def test_creates_every_object_for_every_user(cluster):
     assert quota["spec"]["hard"] == {"requests.cpu": "4"}
     assert cluster.objects("resourcequotas", "alice-workspace")[0]["spec"]["hard"]["requests.memory"] == "4Gi"
     limits = cluster.objects("limitranges", "alice-workspace")[0]["spec"]["limits"]
-    assert limits == [{"type": "Container", "default": {"cpu": "1", "memory": "2Gi"}, "defaultRequest": {"cpu": "100m"}}]
+    # The memory request comes from the default limit, as the API server fills it in.
+    assert limits == [{"type": "Container", "default": {"cpu": "1", "memory": "2Gi"},
+                       "defaultRequest": {"cpu": "100m", "memory": "2Gi"}}]
     bindings = dict((b["metadata"]["name"], b) for b in cluster.objects("rolebindings", bob["namespace"], "rbac.authorization.k8s.io"))
     assert bindings["hubfleet-user-access"]["roleRef"]["name"] == "admin"
     assert [s["name"] for s in bindings["hubfleet-user-access"]["subjects"]] == ["Bob.Smith@example.org", "physics"]
