@@ -198,7 +198,9 @@ users:
       type: str
       sample: created
     changes:
-      description: The writes made (or, in check mode, that would be made), as C(verb Kind/name).
+      description:
+        - The writes made (or, in check mode, that would be made), as C(verb Kind/name); all of
+          them are planned before the first is made. Empty for skipped users.
       type: list
       elements: str
       sample: ["create Namespace/alice-workspace", "create ResourceQuota/hubfleet-user-quota"]
@@ -275,6 +277,8 @@ class Planner:
         params = module.params
         self.hub = params["hub_name"]
         self.openshift = cluster.serves("project.openshift.io/v1")
+        if params["project_mode"] == "project_request" and not self.openshift:
+            raise HubfleetError("project_mode=project_request needs OpenShift: this cluster serves no ProjectRequest")
         self.mode = None
         listed = cluster.list("project.openshift.io/v1", "Project") if self.openshift else \
             cluster.list("v1", "Namespace")
@@ -303,8 +307,6 @@ class Planner:
         """Decided once, and only when a project must be created: it costs an access review."""
         if self.mode is None:
             wanted = self.module.params["project_mode"]
-            if wanted == "project_request" and not self.openshift:
-                raise HubfleetError("project_mode=project_request needs OpenShift: this cluster serves no ProjectRequest")
             if wanted == "auto":
                 may_create = not self.openshift or self.cluster.allowed("create", "namespaces")
                 wanted = "namespace" if may_create else "project_request"
@@ -398,37 +400,42 @@ def run(module):
     if module.params["prune"] and not removing:
         todo.extend((user, True) for user in planner.pruned())
 
-    results, diff = [], {"before": {}, "after": {}}
-    failure = None
-    for user, remove in todo:
-        if failure:
-            results.append(dict(name=user["name"], namespace=user["namespace"], status="skipped", changes=[]))
-            continue
-        writes = planner.removal(user["namespace"]) if remove else planner.writes_for(user)
-        result = dict(name=user["name"], namespace=user["namespace"], changes=[_describe(v, o) for v, o in writes],
-                      status=_status(writes, remove))
-        if module._diff and writes:
-            diff["before"][user["namespace"]], diff["after"][user["namespace"]] = _diff(planner, user, writes)
-        if not module.check_mode:
-            try:
-                for verb, obj in writes:
-                    _write(cluster, verb, obj)
-            except HubfleetError as exc:
-                result.update(status="failed", error=exc.msg)
-                failure = exc
-        results.append(result)
-
-    summary = dict((status, sum(1 for r in results if r["status"] == status)) for status in STATUSES)
-    outcome = dict(changed=any(r["changes"] for r in results if r["status"] != "skipped"), users=results,
-                   summary=summary, project_mode=planner.mode)
+    # Every user's writes are planned before the first one is made.
+    plans = [(user, planner.removal(user["namespace"]) if remove else planner.writes_for(user), remove)
+             for user, remove in todo]
+    results = [dict(name=user["name"], namespace=user["namespace"], changes=[_describe(v, o) for v, o in writes],
+                    status=_status(writes, remove)) for user, writes, remove in plans]
+    outcome = dict(changed=any(r["changes"] for r in results), users=results, project_mode=planner.mode)
     if module._diff:
-        outcome["diff"] = diff
-    if failure:
+        outcome["diff"] = {"before": {}, "after": {}}
+        for user, writes, _remove in plans:
+            if writes:
+                namespace = user["namespace"]
+                outcome["diff"]["before"][namespace], outcome["diff"]["after"][namespace] = \
+                    _diff(planner, user, writes)
+    failed = None
+    if not module.check_mode:
+        failed = _apply(cluster, plans, results)
+    outcome["summary"] = dict((status, sum(1 for r in results if r["status"] == status)) for status in STATUSES)
+    if failed:
         done = [r["name"] for r in results if r["status"] not in ("failed", "skipped")]
         raise HubfleetError("user %r failed: %s; completed before it: %s; a re-run continues from there"
-                            % (next(r["name"] for r in results if r["status"] == "failed"), failure.msg,
-                               ", ".join(done) or "none"), **outcome)
+                            % (failed["name"], failed["error"], ", ".join(done) or "none"), **outcome)
     return outcome
+
+
+def _apply(cluster, plans, results):
+    """Make the planned writes user by user; stop at the first failure. Returns the failed result."""
+    for index, (_user, writes, _remove) in enumerate(plans):
+        try:
+            for verb, obj in writes:
+                _write(cluster, verb, obj)
+        except HubfleetError as exc:
+            results[index].update(status="failed", error=exc.msg)
+            for later in results[index + 1:]:
+                later.update(status="skipped", changes=[])
+            return results[index]
+    return None
 
 
 def main():

@@ -218,8 +218,10 @@ def test_project_request_mode_needs_openshift(tmp_path):
     from .conftest import Cluster  # pylint: disable=import-outside-toplevel
     vanilla = Cluster(tmp_path, openshift=False)
     try:
-        result = run(vanilla, project_mode="project_request")
+        run(vanilla, users=["alice"])
+        vanilla.control.reset()
+        result = run(vanilla, users=["alice", "bob"], quota={"requests.cpu": "9"}, project_mode="project_request")
         assert isinstance(result, HubfleetError) and "needs OpenShift" in result.msg
-        assert vanilla.writes() == 0
+        assert vanilla.writes() == 0  # not even alice's quota, which came first
     finally:
         vanilla.stop()
