@@ -291,9 +291,9 @@ def plan_user(params, user, pvcs, pods, stamp):
 class Resetter:
     """Carries out one user's plan, waiting after each step as the plan requires."""
 
-    def __init__(self, module, cluster):
-        self.module, self.cluster, self.params = module, cluster, module.params
-        self.namespace = self.params["namespace"]
+    def __init__(self, params, cluster):
+        self.params, self.cluster = params, cluster
+        self.namespace = params["namespace"]
 
     def _wait(self, check, what):
         return wait_for(check, what, self.params["wait_timeout"], self.params["wait_sleep"])
@@ -394,7 +394,7 @@ def run(module):
         outcome["diff"] = _diff(plans, params["recreate"])
     failure = None
     if not module.check_mode:
-        resetter = Resetter(module, cluster)
+        resetter = Resetter(params, cluster)
         for plan in plans:
             try:
                 resetter.reset(plan)

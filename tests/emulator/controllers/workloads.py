@@ -1,0 +1,187 @@
+"""Workloads: pods run, Deployments, ReplicaSets, StatefulSets and DaemonSets get ready, Jobs finish, Services get addresses."""
+import copy
+import secrets
+
+from .common import (HASH_ALPHABET, LOG, NODE, conditions, marked_failed, now, owned_by, owner_ref, stored, template_hash,
+                     without_zeros)
+from .storage import release_protected_claims
+
+
+def _ensure_pods(cluster, owner, template, names, extra_labels=None):
+    pods = cluster.res("pods")
+    namespace = owner["metadata"]["namespace"]
+    current = [p for p in cluster.store.items(pods, namespace) if owned_by(p, owner)]
+    for pod in current:
+        if pod["metadata"]["name"] not in names:
+            cluster.delete(pods, namespace, pod["metadata"]["name"])
+    existing = {p["metadata"]["name"] for p in current}
+    for name in names:
+        if name in existing:
+            continue
+        meta = copy.deepcopy(template.get("metadata", {}))
+        meta.update(name=name, namespace=namespace, ownerReferences=[owner_ref(owner)])
+        meta.setdefault("labels", {}).update(extra_labels or {})
+        spec = copy.deepcopy(template.get("spec", {}))
+        spec.setdefault("nodeName", NODE)
+        cluster.create(pods, namespace, {"metadata": meta, "spec": spec})
+
+
+def _random_names(prefix, count, existing):
+    names = sorted(existing)[:count]
+    while len(names) < count:
+        names.append(f"{prefix}-{''.join(secrets.choice(HASH_ALPHABET) for _index in range(5))}")
+    return names
+
+
+def reconcile_deployment(cluster, res, dep):
+    spec, namespace = dep["spec"], dep["metadata"]["namespace"]
+    replicas = spec.get("replicas", 1)
+    template_digest = template_hash(spec.get("template", {}))
+    rs_res = cluster.res("replicasets", "apps")
+    new_name = f"{dep['metadata']['name']}-{template_digest}"
+    for rs in cluster.store.items(rs_res, namespace):
+        if owned_by(rs, dep) and rs["metadata"]["name"] != new_name and rs["spec"].get("replicas"):
+            old = copy.deepcopy(rs)
+            old["spec"]["replicas"] = 0
+            reconcile_replicaset(cluster, rs_res, cluster.system_put(rs_res, old))
+    template = copy.deepcopy(spec.get("template", {}))
+    template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = template_digest
+    selector = copy.deepcopy(spec.get("selector", {}))
+    selector.setdefault("matchLabels", {})["pod-template-hash"] = template_digest
+    live = cluster.store.get(rs_res, namespace, new_name)
+    rs = copy.deepcopy(live) if live else {"metadata": {
+        "name": new_name, "namespace": namespace, "ownerReferences": [owner_ref(dep)],
+        "labels": {**template["metadata"]["labels"]},
+        "annotations": {"deployment.kubernetes.io/revision": "1"}}}
+    rs["spec"] = {"replicas": replicas, "selector": selector, "template": template}
+    rs = cluster.system_put(rs_res, rs)
+    reconcile_replicaset(cluster, rs_res, rs)
+    dep = stored(cluster, res, dep)
+    status = without_zeros({"observedGeneration": dep["metadata"].get("generation", 1), "replicas": replicas,
+                            "updatedReplicas": replicas, "readyReplicas": replicas,
+                            "availableReplicas": replicas})
+    status["conditions"] = conditions(dep.get("status", {}).get("conditions"), [
+        ("Available", "True", "MinimumReplicasAvailable"), ("Progressing", "True", "NewReplicaSetAvailable")])
+    cluster.set_status(res, dep, status)
+
+
+def reconcile_replicaset(cluster, res, rs):
+    replicas = rs["spec"].get("replicas", 1)
+    pods = [p["metadata"]["name"] for p in cluster.store.items(cluster.res("pods"), rs["metadata"]["namespace"])
+            if owned_by(p, rs)]
+    _ensure_pods(cluster, rs, rs["spec"].get("template", {}),
+                 _random_names(rs["metadata"]["name"], replicas, pods))
+    rs = stored(cluster, res, rs)
+    cluster.set_status(res, rs, {
+        "replicas": replicas, **without_zeros({
+            "readyReplicas": replicas, "availableReplicas": replicas, "fullyLabeledReplicas": replicas}),
+        "observedGeneration": rs["metadata"].get("generation", 1)})
+
+
+def reconcile_statefulset(cluster, res, sts):
+    spec, meta = sts["spec"], sts["metadata"]
+    replicas, name = spec.get("replicas", 1), meta["name"]
+    revision = f"{name}-{template_hash(spec.get('template', {}))}"
+    names = [f"{name}-{i}" for i in range(replicas)]
+    for claim in spec.get("volumeClaimTemplates", []):
+        for pod_name in names:
+            pvc_name = f"{claim['metadata']['name']}-{pod_name}"
+            if cluster.store.get(cluster.res("persistentvolumeclaims"), meta["namespace"], pvc_name) is None:
+                body = copy.deepcopy(claim)
+                body["metadata"].update(name=pvc_name, namespace=meta["namespace"])
+                cluster.create(cluster.res("persistentvolumeclaims"), meta["namespace"], body)
+    _ensure_pods(cluster, sts, spec.get("template", {}), names, {"controller-revision-hash": revision})
+    sts = stored(cluster, res, sts)
+    cluster.set_status(res, sts, {
+        "observedGeneration": meta.get("generation", 1), "replicas": replicas, "currentRevision": revision,
+        "updateRevision": revision, "collisionCount": 0, **without_zeros({
+            "readyReplicas": replicas, "currentReplicas": replicas, "updatedReplicas": replicas,
+            "availableReplicas": replicas})})
+
+
+def reconcile_daemonset(cluster, res, ds):
+    _ensure_pods(cluster, ds, ds["spec"].get("template", {}), [f"{ds['metadata']['name']}-{NODE}"])
+    ds = stored(cluster, res, ds)
+    cluster.set_status(res, ds, {
+        "observedGeneration": ds["metadata"].get("generation", 1), "desiredNumberScheduled": 1,
+        "currentNumberScheduled": 1, "numberReady": 1, "updatedNumberScheduled": 1, "numberAvailable": 1,
+        "numberMisscheduled": 0})
+
+
+def reconcile_job(cluster, res, job):
+    if job.get("status", {}).get("startTime"):
+        return
+    meta = job["metadata"]
+    failed = marked_failed(job)
+    labels = {"job-name": meta["name"], "batch.kubernetes.io/job-name": meta["name"],
+              "controller-uid": meta["uid"], "batch.kubernetes.io/controller-uid": meta["uid"]}
+    template = copy.deepcopy(job["spec"].get("template", {}))
+    template.setdefault("metadata", {}).setdefault("annotations", {})[LOG] = \
+        (meta.get("annotations") or {}).get(LOG, "")
+    _ensure_pods(cluster, job, template, _random_names(meta["name"], 1, []), labels)
+    for pod in cluster.store.items(cluster.res("pods"), meta["namespace"]):
+        if owned_by(pod, job):
+            done = copy.deepcopy(pod)
+            done["status"] = {**pod.get("status", {}), "phase": "Failed" if failed else "Succeeded"}
+            _reconcile_pod_phase(cluster, done)
+    stamp = now()
+    status = {"startTime": stamp, "ready": 0, "terminating": 0}
+    if failed:
+        status.update(failed=job["spec"].get("backoffLimit", 6) + 1, conditions=conditions([], [
+            ("FailureTarget", "True", "BackoffLimitExceeded"), ("Failed", "True", "BackoffLimitExceeded")]))
+    else:
+        status.update(succeeded=job["spec"].get("completions", 1), completionTime=stamp,
+                      conditions=conditions([], [("SuccessCriteriaMet", "True", "CompletionsReached"),
+                                                 ("Complete", "True", "CompletionsReached")]))
+    cluster.set_status(res, stored(cluster, res, job), status)
+
+
+def reconcile_pod(cluster, res, pod):
+    if pod.get("status", {}).get("phase"):
+        return
+    stamp = now()
+    ready = [("Initialized", "True", ""), ("Ready", "True", ""), ("ContainersReady", "True", ""),
+             ("PodScheduled", "True", "")]
+    body = copy.deepcopy(pod)
+    body["spec"].setdefault("nodeName", NODE)
+    index = int(pod["metadata"]["uid"][:4], 16)
+    body["status"] = {
+        "phase": "Running", "hostIP": "127.0.0.1", "podIP": f"10.128.{index // 256}.{index % 256}",
+        "startTime": stamp, "qosClass": "BestEffort", "conditions": conditions([], ready),
+        "containerStatuses": [{"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": True,
+                               "started": True, "restartCount": 0, "state": {"running": {"startedAt": stamp}}}
+                              for c in pod["spec"].get("containers", [])]}
+    cluster.system_put(res, body)
+
+
+def _reconcile_pod_phase(cluster, pod):
+    """A pod that finished no longer holds its PVCs."""
+    cluster.system_put(cluster.res("pods"), pod)
+    release_protected_claims(cluster, pod["metadata"]["namespace"])
+
+
+def reconcile_service(cluster, res, svc):
+    body = copy.deepcopy(svc)
+    spec = body.setdefault("spec", {})
+    kind = spec.setdefault("type", "ClusterIP")
+    if kind != "ExternalName" and not spec.get("clusterIP"):
+        index = int(svc["metadata"]["uid"][:4], 16)
+        spec["clusterIP"] = f"10.96.{index // 256}.{index % 256}"
+        spec["clusterIPs"] = [spec["clusterIP"]]
+    if kind in ("NodePort", "LoadBalancer"):
+        for number, port in enumerate(spec.get("ports", [])):
+            port.setdefault("nodePort", 30000 + (int(svc["metadata"]["uid"][:3], 16) + number) % 2767)
+    if kind == "LoadBalancer":
+        body["status"] = {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}
+    cluster.system_put(res, body)
+
+
+def scale_view(obj):
+    """The autoscaling/v1 Scale of a Deployment, StatefulSet or ReplicaSet."""
+    meta = obj["metadata"]
+    labels = (obj["spec"].get("selector") or {}).get("matchLabels") or {}
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")},
+            "spec": {"replicas": obj["spec"].get("replicas", 0)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                       "selector": ",".join(f"{k}={v}" for k, v in sorted(labels.items()))}}
