@@ -2,7 +2,6 @@
 import copy
 import datetime
 import secrets
-import threading
 import uuid
 
 from . import controllers, defaults, errors, patches, selectors, validation
@@ -30,7 +29,6 @@ class Cluster:
         self.catalogue = Catalogue(openshift=openshift)
         self.store = Store()
         self.lock = self.store.lock
-        self.reconciling = threading.local()
         with self.lock:
             controllers.bootstrap(self)
 

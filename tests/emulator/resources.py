@@ -63,7 +63,6 @@ SUBRESOURCE_SHAPES = {
     "eviction": ("Eviction", ("create",)),
 }
 
-ALL = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 CREATE_ONLY = ("create",)
 
 CORE = [
