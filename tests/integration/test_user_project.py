@@ -225,3 +225,12 @@ def test_project_request_mode_needs_openshift(tmp_path):
         assert vanilla.writes() == 0  # not even alice's quota, which came first
     finally:
         vanilla.stop()
+
+
+def test_a_forbidden_cluster_wide_list_falls_back_to_each_managed_namespace(cluster):
+    run(cluster)
+    cluster.control.reset()
+    cluster.control.fault(verb="list", resource="resourcequotas", status=403, count=1)
+    result = run(cluster)
+    assert result["changed"] is False
+    assert cluster.control.counts()["list resourcequotas"] == 1 + 3  # the refused one, then one per project
