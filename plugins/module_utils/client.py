@@ -1,22 +1,26 @@
 # -*- coding: utf-8 -*-
 # Copyright: hubfleet.jupyterhub contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kubernetes access for our modules: kubernetes.core's client, plain dicts, retries.
+"""Kubernetes access for our modules: kubernetes.core's client, plain dicts, retries, time limits.
 
 Every call goes through `call`, which retries throttling (429) and server errors (5xx) with
-exponential backoff, honouring Retry-After; any other API error is final.
+exponential backoff, honouring Retry-After; any other API error is final. Every request has a
+time limit (the module option `request_timeout`), and `writes` counts the writes that took effect,
+so that a module's `changed` is true exactly when the cluster was changed.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
 import time
 
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.errors import HubfleetError
 
 try:
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
+    from urllib3.exceptions import HTTPError as TransportError
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 except ImportError:  # reported by AnsibleK8SModule's requirement check
     pass
@@ -24,6 +28,10 @@ except ImportError:  # reported by AnsibleK8SModule's requirement check
 RETRYABLE = frozenset([429, 500, 502, 503, 504])
 ATTEMPTS = 5
 FIRST_DELAY = 0.5
+DEFAULT_TIMEOUT = 30
+
+# The option every module that talks to the cluster adds to kubernetes.core's auth options.
+TIMEOUT_ARG_SPEC = dict(request_timeout=dict(type="int", default=DEFAULT_TIMEOUT))
 
 
 def api_error_text(exc):
@@ -32,24 +40,66 @@ def api_error_text(exc):
     return "%s %s" % (status, summary() if callable(summary) else exc)
 
 
+def _connect(module, timeout):
+    """kubernetes.core's client. Making it already asks the server (discovery), which that client
+    does without a time limit: wait for it in a thread, for `timeout` seconds at most."""
+    made = {}
+
+    def connect():
+        try:
+            made["api"] = get_api_client(module)
+        except Exception as exc:  # pylint: disable=broad-except
+            made["error"] = exc
+    worker = threading.Thread(target=connect)
+    worker.daemon = True  # a server that never answers must not keep the module alive
+    worker.start()
+    worker.join(timeout)
+    if "error" in made:
+        raise HubfleetError("cannot reach the cluster: %s" % made["error"])
+    if "api" not in made:
+        raise HubfleetError("the API server did not answer discovery within request_timeout=%ss" % timeout)
+    return made["api"]
+
+
+def _bound_every_request(api, timeout):
+    """Give every later request of this client, discovery included, `timeout` unless it names one."""
+    rest = api.client.client.rest_client
+    if getattr(rest, "hubfleet_timeout", None) == timeout:
+        return  # kubernetes.core reuses one client per configuration
+    unbounded = getattr(rest, "hubfleet_unbounded", rest.request)
+
+    def request(*args, **kwargs):
+        kwargs["_request_timeout"] = kwargs.get("_request_timeout") or timeout
+        return unbounded(*args, **kwargs)
+    rest.request, rest.hubfleet_unbounded, rest.hubfleet_timeout = request, unbounded, timeout
+
+
 class Cluster:
     """One cluster, reached with the module's kubernetes.core auth options."""
 
     def __init__(self, module):
         self.module = module
-        self.api = get_api_client(module)
+        self.timeout = module.params["request_timeout"]
+        if self.timeout < 1:
+            raise HubfleetError("request_timeout: must be at least 1 second, not %s" % self.timeout)
+        self.api = _connect(module, self.timeout)
+        _bound_every_request(self.api, self.timeout)
+        self.writes = 0
+        self._identity = None
 
     def resource(self, api_version, kind):
-        return self.api.resource(kind, api_version)
+        return self.call("look up %s %s" % (api_version, kind), self.api.resource, kind, api_version)
 
     def serves(self, group_version):
         """Whether the cluster serves an API group version, e.g. OpenShift's project.openshift.io/v1.
 
         One request; a miss in kubernetes.core's cached discovery would refetch all of it."""
         try:
-            self.api.client.request("GET", "/apis/%s" % group_version)
-        except NotFoundError:
-            return False
+            self.call("discover %s" % group_version, self.api.client.request, "GET", "/apis/%s" % group_version)
+        except HubfleetError as exc:
+            if exc.details.get("status") == 404:
+                return False
+            raise
         return True
 
     def call(self, what, func, *args, **kwargs):
@@ -60,10 +110,14 @@ class Cluster:
                 return func(*args, **kwargs)
             except DynamicApiError as exc:
                 if exc.status not in RETRYABLE or attempt == ATTEMPTS:
-                    raise HubfleetError("%s failed: %s" % (what, api_error_text(exc)), status=exc.status)
+                    raise HubfleetError("%s failed: %s" % (what, api_error_text(exc)), status=exc.status,
+                                        attempts=attempt)
                 retry_after = (getattr(exc, "headers", None) or {}).get("Retry-After")
                 time.sleep(float(retry_after) if retry_after and retry_after.isdigit() else delay)
                 delay *= 2
+            except TransportError as exc:
+                # A write that timed out may still take effect: a re-run sees and converges.
+                raise HubfleetError("%s failed: no answer within request_timeout=%ss (%s)" % (what, self.timeout, exc))
         return None
 
     def list(self, api_version, kind, label_selector=None, namespace=None):
@@ -98,26 +152,53 @@ class Cluster:
                 return None
             raise
 
-    def create(self, obj):
+    def create(self, obj, committed=None):
+        """Create an object. A create retried after a server error may find that its first attempt
+        was committed after all (409): `committed()` (by default: the object exists and carries our
+        labels and annotations) decides whether that counts as done."""
         resource = self.resource(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
-        return self.call("create %s %s" % (obj["kind"], _ref(meta)), resource.create, body=obj,
-                         namespace=meta.get("namespace")).to_dict()
+        what = "create %s %s" % (obj["kind"], _ref(meta))
+        try:
+            made = self.call(what, resource.create, body=obj, namespace=meta.get("namespace")).to_dict()
+        except HubfleetError as exc:
+            if exc.details.get("status") != 409 or exc.details.get("attempts", 1) == 1:
+                raise
+            found = committed() if committed else self._ours(obj)
+            if not found:
+                raise
+            made = found
+        self.writes += 1
+        return made
+
+    def _ours(self, obj):
+        meta = obj["metadata"]
+        live = self.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+        live_meta = (live or {}).get("metadata") or {}
+        for field in ("labels", "annotations"):
+            have = live_meta.get(field) or {}
+            if any(have.get(key) != value for key, value in (meta.get(field) or {}).items()):
+                return None
+        return live
 
     def replace(self, obj):
         resource = self.resource(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
-        return self.call("replace %s %s" % (obj["kind"], _ref(meta)), resource.replace, body=obj,
-                         namespace=meta.get("namespace")).to_dict()
+        replaced = self.call("replace %s %s" % (obj["kind"], _ref(meta)), resource.replace, body=obj,
+                             namespace=meta.get("namespace")).to_dict()
+        self.writes += 1
+        return replaced
 
     def delete(self, api_version, kind, name, namespace=None):
-        """Delete an object; one that is already gone counts as deleted."""
+        """Delete an object; one that is already gone counts as deleted (but not as a write of ours)."""
         resource = self.resource(api_version, kind)
         try:
             self.call("delete %s %s" % (kind, name), resource.delete, name=name, namespace=namespace)
         except HubfleetError as exc:
             if exc.details.get("status") != 404:
                 raise
+            return
+        self.writes += 1
 
     def allowed(self, verb, resource, group="", namespace=None):
         """Ask the API server whether the caller may do `verb` on `resource` (SelfSubjectAccessReview)."""
@@ -125,8 +206,19 @@ class Cluster:
                   "metadata": {"name": ""}, "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group}}}
         if namespace:
             review["spec"]["resourceAttributes"]["namespace"] = namespace
-        answer = self.create(review)
+        answer = self.call("SelfSubjectAccessReview", self.resource(review["apiVersion"], review["kind"]).create,
+                           body=review).to_dict()
         return bool((answer.get("status") or {}).get("allowed"))
+
+    def openshift_user(self):
+        """Who this module runs as, as OpenShift names it (what `oc whoami` asks): the name the API
+        server writes into the `openshift.io/requester` annotation of the projects we request."""
+        if self._identity is None:
+            me = self.get("user.openshift.io/v1", "User", "~")
+            if not me:
+                raise HubfleetError("cannot tell who this module runs as: GET users/~ found no user")
+            self._identity = me["metadata"]["name"]
+        return self._identity
 
 
 def _ref(meta):

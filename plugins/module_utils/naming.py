@@ -17,16 +17,17 @@ import hashlib
 import re
 import string
 
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import validation
+
 SCHEMES = ("safe", "escape")
 # KubeSpawner's per-field budget for {username}, {servername} and {user_server}.
 SLUG_MAX_LENGTH = 48
 HASH_LENGTH = 8
 
 _ALPHA_LOWER = tuple(string.ascii_lowercase)
-_ALPHANUM_LOWER = tuple(string.ascii_lowercase + string.digits)
-_ALPHANUM = tuple(string.ascii_letters + string.digits)
-_OBJECT_PATTERN = re.compile(r"^[a-z0-9\-]+$")
-_LABEL_PATTERN = re.compile(r"^[a-z0-9\.\-_]+$", flags=re.IGNORECASE)
+# KubeSpawner matches label values case-insensitively, which in Python 3 also lets four non-ASCII
+# letters through inside a value (they fold to i, s or k): is_valid_label keeps that, to agree with it.
+_FOLDS_TO_ASCII = {0x130: u"i", 0x131: u"i", 0x17F: u"s", 0x212A: u"k"}
 _NON_ALPHANUM = re.compile(r"[^a-z0-9]+")
 _ESCAPE_SAFE = frozenset(string.ascii_lowercase + string.digits)
 
@@ -44,15 +45,14 @@ def escape_slug(name):
 
 def is_valid_object_name(name):
     """A DNS label under both RFC 1035 and RFC 1123: what KubeSpawner accepts unchanged."""
-    return (0 < len(name) <= 63 and name.startswith(_ALPHA_LOWER) and name.endswith(_ALPHANUM_LOWER)
-            and bool(_OBJECT_PATTERN.match(name)))
+    return validation.dns_label_error(name) is None and name.startswith(_ALPHA_LOWER)
 
 
 def is_valid_label(value):
-    if not value:
-        return True
-    return (len(value) <= 63 and value.startswith(_ALPHANUM) and value.endswith(_ALPHANUM)
-            and bool(_LABEL_PATTERN.match(value)))
+    """A label value KubeSpawner keeps unchanged: the API server's rule, plus the quirk above."""
+    if len(value) > 2:
+        value = value[0] + value[1:-1].translate(_FOLDS_TO_ASCII) + value[-1]
+    return validation.label_value_error(value) is None
 
 
 def _extract_safe_name(name, max_length):
@@ -129,6 +129,10 @@ def template_fields(username, servername="", hub_namespace="", scheme="safe"):
         "safe_user_server": _user_server(username, servername, "safe"),
         "escaped_user_server": "%s--%s" % (escape_slug(username), escape_slug(servername)),
     }
+
+
+# The fields a name template may use, in KubeSpawner's order (validation.template_error checks them).
+TEMPLATE_FIELDS = tuple(template_fields("user"))
 
 
 def expand(template, username, servername="", hub_namespace="", scheme="safe"):

@@ -22,12 +22,17 @@ USER_ANNOTATION = "hub.jupyter.org/username"
 DISPLAY_NAME = "openshift.io/display-name"
 REQUESTER = "openshift.io/requester"
 DESCRIPTION = "openshift.io/description"
-# A ProjectRequest cannot set labels: our projects made that way carry this description instead.
+# A ProjectRequest cannot set labels: our projects made that way carry this description, and the
+# API server sets their requester to the identity that asked, which no one else can forge.
 PROJECT_MARKER = "JupyterHub user project, managed by hubfleet for hub %s"
+# The keys of the `labels` option applied to a namespace, so that a key dropped from it is removed.
+EXTRA_LABELS = "hubfleet.io/extra-labels"
 
 QUOTA = "hubfleet-user-quota"
 LIMITS = "hubfleet-user-limits"
-ACCESS = "hubfleet-user-access"
+# The user's binding is named after its role: a RoleBinding's roleRef cannot change, and a new
+# role's binding is created before the old one goes, so the user is never without access.
+ACCESS = "hubfleet-user-access-%s"
 SPAWNER = "hubfleet-hub-spawner"
 ROLES = ("admin", "edit", "view")
 USER_KEYS = frozenset(["name", "groups", "quota", "limits", "role", "labels"])
@@ -39,10 +44,8 @@ SPAWNER_RULES = [
      "verbs": ["get", "list", "watch", "create", "delete", "patch"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
 ]
-# (apiVersion, kind, name) of the namespaced objects this module manages, in the order it writes them.
-NAMESPACED = [("v1", "ResourceQuota", QUOTA), ("v1", "LimitRange", LIMITS),
-              (RBAC + "/v1", "RoleBinding", ACCESS), (RBAC + "/v1", "Role", SPAWNER),
-              (RBAC + "/v1", "RoleBinding", SPAWNER)]
+# (apiVersion, kind) of the namespaced objects this module manages, in the order it writes them.
+NAMESPACED = [("v1", "ResourceQuota"), ("v1", "LimitRange"), (RBAC + "/v1", "RoleBinding"), (RBAC + "/v1", "Role")]
 
 
 def selector(hub):
@@ -61,20 +64,65 @@ def _user_entry(raw, index):
     return dict(raw), errors
 
 
+RESERVED_LABELS = frozenset([MANAGED_BY, COMPONENT, HUB_LABEL, USER_LABEL])
+
+
+def _reserved_label_errors(labels, where):
+    """Our ownership marks cannot be set (or overwritten) through `labels`."""
+    return ["%s: %r is reserved for hubfleet's ownership marks" % (where, key) for key in labels or {}
+            if key in RESERVED_LABELS or str(key).startswith("hubfleet.io/")]
+
+
+def container_limit(limits):
+    """The LimitRange item for `limits` (option names), filled in as the API server will (see
+    with_server_defaults), so that it is validated and compared as the server stores it."""
+    limit = {"type": "Container"}
+    for key, field in LIMIT_KEYS.items():
+        if limits.get(key):
+            limit[field] = _quantities(limits[key])
+    return with_server_defaults(limit)
+
+
 def _limit_errors(limits, where):
     if not isinstance(limits, dict):
         return ["%s must be a mapping with keys %s" % (where, ", ".join(LIMIT_KEYS))]
     errors = ["%s: unknown key %r (allowed: %s)" % (where, key, ", ".join(LIMIT_KEYS))
               for key in limits if key not in LIMIT_KEYS]
-    for key, amounts in limits.items():
-        if key in LIMIT_KEYS:
-            errors.extend(validation.quantity_map_errors(amounts, "%s.%s" % (where, key)))
+    errors.extend("%s.%s must be a mapping of resource name to quantity" % (where, key)
+                  for key in LIMIT_KEYS if limits.get(key) is not None and not isinstance(limits[key], dict))
+    if errors:
+        return errors
+    return validation.limit_range_item_errors(container_limit(limits), where)
+
+
+def option_errors(params):
+    """Problems with the module-level options that are not per user."""
+    errors = []
+    problem = validation.label_value_error(params["hub_name"]) if params["hub_name"] else "must not be empty"
+    if problem:
+        errors.append("hub_name: %r %s (it is the value of the label %s)" % (params["hub_name"], problem, HUB_LABEL))
+    if params["hub_namespace"]:
+        problem = validation.dns_label_error(params["hub_namespace"])
+        if problem:
+            errors.append("hub_namespace: %r %s" % (params["hub_namespace"], problem))
+    account = params.get("hub_service_account") or {}
+    for field, rule in (("name", validation.dns_subdomain_error), ("namespace", validation.dns_label_error)):
+        if account:
+            problem = rule(account[field])
+            if problem:
+                errors.append("hub_service_account.%s: %r %s" % (field, account[field], problem))
+    problem = validation.template_error(params["name_template"], naming.TEMPLATE_FIELDS)
+    if problem:
+        errors.append("name_template: %s" % problem)
     return errors
 
 
 def users_from_params(params):
-    """Validate every user; return the normalised list, or raise ValueError listing every problem."""
-    errors, users, by_name, by_namespace = [], [], {}, {}
+    """Validate every option and user; return the normalised users, or raise ValueError listing every problem."""
+    errors = option_errors(params)
+    if errors:
+        raise ValueError(errors)
+    users, by_name, by_namespace = [], {}, {}
     for index, raw in enumerate(params["users"] or []):
         entry, problems = _user_entry(raw, index)
         errors.extend(problems)
@@ -89,11 +137,8 @@ def users_from_params(params):
             errors.append("%s: listed twice (users[%d] and users[%d])" % (label, by_name[name], index))
             continue
         by_name[name] = index
-        try:
-            namespace = naming.expand(params["name_template"], name, "", params["hub_namespace"] or "",
-                                      params["slug_scheme"])
-        except ValueError as exc:
-            raise ValueError(["name_template: %s" % exc])
+        namespace = naming.expand(params["name_template"], name, "", params["hub_namespace"] or "",
+                                  params["slug_scheme"])
         problem = validation.dns_label_error(namespace)
         if problem:
             template = params["name_template"]
@@ -123,9 +168,10 @@ def _user_errors(user, label):
         errors.append("%s: role %r is not one of %s" % (label, user["role"], ", ".join(ROLES)))
     if not isinstance(user["groups"], list) or not all(isinstance(g, str) and g for g in user["groups"]):
         errors.append("%s: groups must be a list of group names" % label)
-    errors.extend(validation.quantity_map_errors(user["quota"] or {}, "%s: quota" % label))
+    errors.extend(validation.quota_errors(user["quota"] or {}, "%s: quota" % label))
     errors.extend(_limit_errors(user["limits"] or {}, "%s: limits" % label))
     errors.extend(validation.label_errors(user["labels"], "%s: labels" % label))
+    errors.extend(_reserved_label_errors(user["labels"], "%s: labels" % label))
     return errors
 
 
@@ -142,8 +188,9 @@ def _metadata(user, hub, name=None, extra_labels=None):
 
 def namespace_object(user, hub, openshift):
     meta = _metadata(user, hub, extra_labels=user["labels"])
+    meta["annotations"][EXTRA_LABELS] = ",".join(sorted(user["labels"]))
     if openshift:
-        meta["annotations"].update({DISPLAY_NAME: user["name"], REQUESTER: user["name"]})
+        meta["annotations"][DISPLAY_NAME] = user["name"]
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 
 
@@ -166,24 +213,21 @@ def with_server_defaults(limit):
 
 
 def namespaced_objects(user, hub, spawner_account):
-    """The objects a user's project should hold, keyed by (kind, name)."""
+    """The objects a user's project should hold, keyed by (kind, name), in the order they are written."""
     wanted = {}
     if user["quota"]:
         wanted[("ResourceQuota", QUOTA)] = {"apiVersion": "v1", "kind": "ResourceQuota",
                                             "metadata": _metadata(user, hub, QUOTA),
                                             "spec": {"hard": _quantities(user["quota"])}}
     if user["limits"]:
-        limit = {"type": "Container"}
-        for key, field in LIMIT_KEYS.items():
-            if user["limits"].get(key):
-                limit[field] = _quantities(user["limits"][key])
-        with_server_defaults(limit)
         wanted[("LimitRange", LIMITS)] = {"apiVersion": "v1", "kind": "LimitRange",
-                                          "metadata": _metadata(user, hub, LIMITS), "spec": {"limits": [limit]}}
+                                          "metadata": _metadata(user, hub, LIMITS),
+                                          "spec": {"limits": [container_limit(user["limits"])]}}
     subjects = [{"apiGroup": RBAC, "kind": "User", "name": user["name"]}]
     subjects.extend({"apiGroup": RBAC, "kind": "Group", "name": group} for group in user["groups"])
-    wanted[("RoleBinding", ACCESS)] = {"apiVersion": RBAC + "/v1", "kind": "RoleBinding",
-                                       "metadata": _metadata(user, hub, ACCESS),
+    access = ACCESS % user["role"]
+    wanted[("RoleBinding", access)] = {"apiVersion": RBAC + "/v1", "kind": "RoleBinding",
+                                       "metadata": _metadata(user, hub, access),
                                        "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": user["role"]},
                                        "subjects": subjects}
     if spawner_account:
@@ -197,25 +241,56 @@ def namespaced_objects(user, hub, spawner_account):
     return wanted
 
 
-# --- comparison ---------------------------------------------------------------------------------
+# --- ownership ----------------------------------------------------------------------------------
+def _marks(namespace):
+    meta = namespace.get("metadata") or {}
+    return meta.get("labels") or {}, meta.get("annotations") or {}
+
+
 def labelled(namespace, hub):
-    """Whether a namespace carries our labels (it was created as a Namespace, not requested)."""
-    labels = (namespace.get("metadata") or {}).get("labels") or {}
+    """Whether a namespace carries our labels for `hub` (it was created as a Namespace, not requested)."""
+    labels = _marks(namespace)[0]
     return labels.get(MANAGED_BY) == "hubfleet" and labels.get(HUB_LABEL) == hub and \
         labels.get(COMPONENT) == "user-project"
 
 
-def owner_of(namespace, hub):
-    """The user a namespace (or Project) was made for by this module for `hub`, else None."""
-    annotations = (namespace.get("metadata") or {}).get("annotations") or {}
+def requested_for(namespace, hub):
+    """Whether a project says it was requested for `hub`: a claim anyone may make; see requested_by."""
+    return _marks(namespace)[1].get(DESCRIPTION) == PROJECT_MARKER % hub
+
+
+def requested_by(namespace):
+    """Who requested a project: the API server sets this from the requesting identity."""
+    return _marks(namespace)[1].get(REQUESTER)
+
+
+def labelled_owner(namespace):
+    return _marks(namespace)[1].get(USER_ANNOTATION)
+
+
+def whose(namespace, hub, me):
+    """Whom a namespace this module may not use belongs to, in words for an error message."""
+    labels, annotations = _marks(namespace)
     if labelled(namespace, hub):
-        return annotations.get(USER_ANNOTATION)
-    if annotations.get(DESCRIPTION) == PROJECT_MARKER % hub:
-        return annotations.get(DISPLAY_NAME)
-    return None
+        return "user %r of hub %r" % (annotations.get(USER_ANNOTATION), hub)
+    if labels.get(MANAGED_BY) == "hubfleet" and labels.get(HUB_LABEL):
+        return "hub %r (label %s)" % (labels[HUB_LABEL], HUB_LABEL)
+    if requested_for(namespace, hub):
+        return "%r, who requested it (this module runs as %r)" % (requested_by(namespace), me)
+    return "someone else: it carries no hubfleet marks for hub %r" % hub
+
+
+# --- comparison ---------------------------------------------------------------------------------
+def _dropped_labels(desired, live):
+    """Labels applied earlier through the `labels` option that are no longer wanted."""
+    labels, annotations = _marks(live)
+    applied = (annotations.get(EXTRA_LABELS) or "").split(",")
+    return [key for key in applied if key in labels and key not in desired["metadata"]["labels"]]
 
 
 def _metadata_differs(desired, live):
+    if _dropped_labels(desired, live):
+        return True
     for field in ("labels", "annotations"):
         have = (live.get("metadata") or {}).get(field) or {}
         if any(have.get(key) != value for key, value in desired["metadata"].get(field, {}).items()):
@@ -253,17 +328,14 @@ def differs(desired, live):
     return _metadata_differs(desired, live) or content_differs(desired, live)
 
 
-def needs_recreate(desired, live):
-    """A RoleBinding's roleRef cannot change: the API rejects it, so the binding is replaced."""
-    return desired["kind"] == "RoleBinding" and desired["roleRef"] != live.get("roleRef")
-
-
 def updated(desired, live):
     """The live object with our labels, annotations and content: the body of a replace."""
     body = copy.deepcopy(live)
     meta = body.setdefault("metadata", {})
     for field in ("labels", "annotations"):
         meta[field] = dict(meta.get(field) or {}, **desired["metadata"].get(field, {}))
+    for key in _dropped_labels(desired, live):
+        del meta["labels"][key]
     for field, value in desired.items():
         if field not in ("apiVersion", "kind", "metadata"):
             body[field] = copy.deepcopy(value)

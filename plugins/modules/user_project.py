@@ -23,10 +23,16 @@ description:
     C(openshift.io/display-name) and C(openshift.io/requester) annotations.
   - Every object carries the label C(app.kubernetes.io/managed-by=hubfleet), the label
     C(hubfleet.io/hub) with O(hub_name), and the raw user name in the annotation
-    C(hub.jupyter.org/username). Namespaces made through a ProjectRequest cannot carry labels; they
-    are recognised by their description instead.
-  - Throttling (429) and server errors (5xx) are retried with backoff. On any other failure the
-    module stops, reports which users were completed, and a re-run converges.
+    C(hub.jupyter.org/username). Namespaces made through a ProjectRequest cannot carry labels; such a
+    project is ours only when its description names O(hub_name) B(and) its C(openshift.io/requester),
+    which the API server sets from the requesting identity, is the identity this module runs as
+    (asked with C(GET users/~), as C(oc whoami) does). A project someone else requested is never adopted.
+  - The user's RoleBinding is named after its role (C(hubfleet-user-access-<role>)). A role change
+    creates the new binding before it removes the old one, so the user is never without access.
+  - Throttling (429) and server errors (5xx) are retried with backoff. A create retried after a server
+    error that finds the object already there (409) counts as done when the object carries our marks:
+    the first attempt was committed after all. On any other failure the module stops, reports which
+    users were completed, and a re-run converges. Every request is bounded by O(request_timeout).
 author:
   - hubfleet maintainers (@hubfleet)
 extends_documentation_fragment:
@@ -103,6 +109,10 @@ options:
   labels:
     description:
       - Extra labels for every project namespace (and per user, the user's C(labels)).
+      - The ownership labels (C(app.kubernetes.io/managed-by), C(app.kubernetes.io/component),
+        C(hubfleet.io/hub), C(hub.jupyter.org/username) and any C(hubfleet.io/) key) are refused.
+      - A label removed from this option is removed from the namespaces (the annotation
+        C(hubfleet.io/extra-labels) records which labels came from here).
       - A project made through a ProjectRequest cannot carry labels; they are not applied there.
     type: dict
     default: {}
@@ -143,8 +153,30 @@ options:
     description: Confirms O(prune).
     type: bool
     default: false
+  prune_all:
+    description:
+      - Allows O(prune) with an empty O(users) list, which removes every project of this hub. Without
+        it such a call is refused, so that an inventory that lost its user list removes nothing.
+    type: bool
+    default: false
+  max_removals:
+    description:
+      - The most projects one call may remove (through O(state=absent) and O(prune) together). A call
+        that would remove more is refused before any write, naming how many and which.
+    type: int
+    default: 5
+  request_timeout:
+    description:
+      - Seconds each API request may take. A server that stops answering fails the task naming the
+        request, instead of hanging.
+    type: int
+    default: 30
 notes:
-  - A namespace that already exists without our marks is never adopted; the call fails for it.
+  - A namespace that already exists without our marks is never adopted; the call fails for it,
+    naming whom it belongs to (another user or hub, the identity that requested it, or no one of ours).
+  - Every option and user is validated before the first write, as strictly as the API server would
+    (quota resource names and non-negative amounts, LimitRange min <= default request <= default <=
+    max, label keys and values, DNS names); see C(docs/bad_input.md) in the collection.
   - Namespaced objects are listed across the cluster with the label selector; where that is
     forbidden, they are listed in each managed namespace.
 seealso:
@@ -168,12 +200,21 @@ EXAMPLES = r"""
       default_request: {cpu: 100m, memory: 512Mi}
     hub_service_account: {name: hub, namespace: jhub}
 
-- name: Remove the projects of users who left (their data goes with them)
+- name: Remove the projects of users who left (their data goes with them), at most 3 per run
   hubfleet.jupyterhub.user_project:
     hub_name: jhub
+    hub_namespace: jhub
     users: "{{ current_users }}"
+    # Omitted options take their defaults: repeat quota, limits and hub_service_account here,
+    # or the remaining users' projects lose them.
+    quota: {requests.cpu: "2", requests.memory: 4Gi, persistentvolumeclaims: "5"}
+    limits:
+      default: {cpu: "1", memory: 2Gi}
+      default_request: {cpu: 100m, memory: 512Mi}
+    hub_service_account: {name: hub, namespace: jhub}
     prune: true
     prune_confirm: true
+    max_removals: 3
 """
 
 RETURN = r"""
@@ -203,7 +244,8 @@ users:
           them are planned before the first is made. Empty for skipped users.
       type: list
       elements: str
-      sample: ["create Namespace/alice-workspace", "create ResourceQuota/hubfleet-user-quota"]
+      sample: ["create Namespace/alice-workspace", "create ResourceQuota/hubfleet-user-quota",
+               "create RoleBinding/hubfleet-user-access-admin"]
     error:
       description: Why this user failed.
       type: str
@@ -213,6 +255,11 @@ summary:
   returned: always
   type: dict
   sample: {created: 2, updated: 1, unchanged: 197, removed: 0, failed: 0, skipped: 0}
+would_remove:
+  description: The projects a refused call would have removed, when it is refused for O(max_removals).
+  returned: on that failure
+  type: list
+  elements: str
 project_mode:
   description: How missing projects were (or would be) created, V(namespace) or V(project_request); null when none was missing.
   returned: always
@@ -223,7 +270,7 @@ project_mode:
 import copy
 
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import user_projects as plan
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.client import Cluster
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.client import TIMEOUT_ARG_SPEC, Cluster
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.entry import execute
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.errors import HubfleetError
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
@@ -251,18 +298,29 @@ def argument_spec():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         prune=dict(type="bool", default=False),
         prune_confirm=dict(type="bool", default=False),
+        prune_all=dict(type="bool", default=False),
+        max_removals=dict(type="int", default=5),
     )
+    spec.update(TIMEOUT_ARG_SPEC)
     return spec
 
 
 def validated_users(params):
+    problems = []
     if params["prune"] and not params["prune_confirm"]:
-        raise HubfleetError("prune removes projects and the user data in them: set prune_confirm: true as well")
+        problems.append("prune removes projects and the user data in them: set prune_confirm: true as well")
+    if params["prune"] and not params["users"] and not params["prune_all"]:
+        problems.append("prune with an empty users list removes every project of hub %r: set prune_all: true "
+                        "if that is what you want" % params["hub_name"])
+    if params["max_removals"] < 0:
+        problems.append("max_removals: must be 0 or more, not %d" % params["max_removals"])
     try:
-        return plan.users_from_params(dict(params, limits=_set_only(params["limits"])))
+        users = plan.users_from_params(dict(params, limits=_set_only(params["limits"])))
     except ValueError as exc:
-        problems = exc.args[0]
-        raise HubfleetError("invalid users, nothing was written: " + "; ".join(problems), problems=problems)
+        problems.extend(exc.args[0])
+    if problems:
+        raise HubfleetError("invalid input, nothing was written: " + "; ".join(problems), problems=problems)
+    return users
 
 
 def _set_only(mapping):
@@ -283,23 +341,43 @@ class Planner:
         listed = cluster.list("project.openshift.io/v1", "Project") if self.openshift else \
             cluster.list("v1", "Namespace")
         self.namespaces = dict((ns["metadata"]["name"], ns) for ns in listed)
-        owners = dict((name, plan.owner_of(ns, self.hub)) for name, ns in self.namespaces.items())
-        self.managed = dict((name, owner) for name, owner in owners.items() if owner is not None)
+        self.listed = dict((user["namespace"], user["name"]) for user in users)
+        self.managed = dict((name, owner) for name, owner in
+                            ((name, self._owner(ns)) for name, ns in self.namespaces.items()) if owner)
         self._check_ownership()
         self.live = {}
-        for api_version, kind in sorted(set((a, k) for a, k, _name in plan.NAMESPACED)):
+        for api_version, kind in plan.NAMESPACED:
             for obj in cluster.list_or_per_namespace(api_version, kind, plan.selector(self.hub), sorted(self.managed)):
                 meta = obj["metadata"]
                 self.live[(meta["namespace"], kind, meta["name"])] = obj
+
+    def _owner(self, namespace):
+        """The user this module made a namespace for, for this hub; None if it did not make it.
+
+        A requested project is ours only if our own identity requested it: anyone may copy its
+        description. Its owner is the listed user it is named for (the display name, which the
+        project's admins may edit, only names it in reports)."""
+        if plan.labelled(namespace, self.hub):
+            return plan.labelled_owner(namespace)
+        if self._requested_by_us(namespace):
+            name = namespace["metadata"]["name"]
+            return self.listed.get(name) or (namespace["metadata"].get("annotations") or {}).get(plan.DISPLAY_NAME) \
+                or name
+        return None
+
+    def _requested_by_us(self, namespace):
+        return self.openshift and plan.requested_for(namespace, self.hub) and \
+            plan.requested_by(namespace) == self.cluster.openshift_user()
 
     def _check_ownership(self):
         problems = []
         for user in self.users:
             namespace = user["namespace"]
             if namespace in self.namespaces and self.managed.get(namespace) != user["name"]:
-                owner = self.managed.get(namespace)
-                whose = "user %r" % owner if owner else "no one (it is not managed by hubfleet for hub %r)" % self.hub
-                problems.append("user %r: namespace %r already exists and belongs to %s" % (user["name"], namespace, whose))
+                found = self.namespaces[namespace]
+                me = self.cluster.openshift_user() if self.openshift and plan.requested_for(found, self.hub) else None
+                problems.append("user %r: namespace %r already exists and belongs to %s" % (
+                    user["name"], namespace, plan.whose(found, self.hub, me)))
         if problems:
             raise HubfleetError("nothing was written: " + "; ".join(problems), problems=problems)
 
@@ -314,11 +392,11 @@ class Planner:
         return self.mode
 
     def writes_for(self, user):
-        """The (verb, object) writes that bring one user's project to the wanted state."""
+        """The (verb, object) writes that bring one user's project to the wanted state: creates and
+        updates first, removals last, so that a new role's binding exists before the old one goes."""
         namespace = user["namespace"]
-        exists = namespace in self.namespaces
         writes = []
-        if not exists:
+        if namespace not in self.namespaces:
             if self.project_mode() == "project_request":
                 writes.append(("create", plan.project_request(user, self.hub)))
             else:
@@ -329,16 +407,14 @@ class Planner:
             if plan.differs(wanted, live):
                 writes.append(("replace", plan.updated(wanted, live)))
         wanted = plan.namespaced_objects(user, self.hub, self.module.params["hub_service_account"])
-        for api_version, kind, name in plan.NAMESPACED:
-            desired, live = wanted.get((kind, name)), self.live.get((namespace, kind, name))
-            if desired and live is None:
+        for (kind, name), desired in wanted.items():
+            live = self.live.get((namespace, kind, name))
+            if live is None:
                 writes.append(("create", desired))
-            elif desired and plan.needs_recreate(desired, live):
-                writes.extend([("delete", live), ("create", desired)])
-            elif desired and plan.differs(desired, live):
+            elif plan.differs(desired, live):
                 writes.append(("replace", plan.updated(desired, live)))
-            elif live is not None and desired is None:
-                writes.append(("delete", live))
+        writes.extend(("delete", live) for (where, kind, name), live in sorted(self.live.items())
+                      if where == namespace and (kind, name) not in wanted)
         return writes
 
     def removal(self, namespace):
@@ -352,16 +428,28 @@ class Planner:
     def pruned(self):
         listed = set(user["name"] for user in self.users)
         return [dict(name=owner, namespace=namespace) for namespace, owner in sorted(self.managed.items())
-                if owner not in listed]
+                if owner not in listed and namespace not in self.listed]
+
+    def committed(self, obj):
+        """After a retried create answered 409: the object we wanted, if our first attempt made it."""
+        if obj["kind"] != "ProjectRequest":
+            return None  # the client's default check (our labels and annotations) applies
+        name = obj["metadata"]["name"]
+
+        def check():
+            project = self.cluster.get("project.openshift.io/v1", "Project", name)
+            return project if project and self._requested_by_us(project) else None
+        return check
 
 
 def _describe(verb, obj):
     return "%s %s/%s" % (verb, obj["kind"], obj["metadata"]["name"])
 
 
-def _write(cluster, verb, obj):
+def _write(planner, verb, obj):
+    cluster = planner.cluster
     if verb == "create":
-        cluster.create(obj)
+        cluster.create(obj, committed=planner.committed(obj))
     elif verb == "replace":
         cluster.replace(obj)
     else:
@@ -391,21 +479,31 @@ def _diff(planner, user, writes):
     return before, after
 
 
+def _check_removals(plans, limit):
+    removing = [user["namespace"] for user, writes, remove in plans if remove and writes]
+    if len(removing) > limit:
+        raise HubfleetError("this call would remove %d projects (%s), more than max_removals=%d; nothing was "
+                            "written. Raise max_removals if that is intended."
+                            % (len(removing), ", ".join(removing), limit), would_remove=removing)
+
+
 def run(module):
-    users = validated_users(module.params)
+    params = module.params
+    users = validated_users(params)
     cluster = Cluster(module)
     planner = Planner(module, cluster, users)
-    removing = module.params["state"] == "absent"
+    removing = params["state"] == "absent"
     todo = [(user, removing) for user in users]
-    if module.params["prune"] and not removing:
+    if params["prune"] and not removing:
         todo.extend((user, True) for user in planner.pruned())
 
     # Every user's writes are planned before the first one is made.
     plans = [(user, planner.removal(user["namespace"]) if remove else planner.writes_for(user), remove)
              for user, remove in todo]
+    _check_removals(plans, params["max_removals"])
     results = [dict(name=user["name"], namespace=user["namespace"], changes=[_describe(v, o) for v, o in writes],
                     status=_status(writes, remove)) for user, writes, remove in plans]
-    outcome = dict(changed=any(r["changes"] for r in results), users=results, project_mode=planner.mode)
+    outcome = dict(users=results, project_mode=planner.mode)
     if module._diff:
         outcome["diff"] = {"before": {}, "after": {}}
         for user, writes, _remove in plans:
@@ -414,8 +512,11 @@ def run(module):
                 outcome["diff"]["before"][namespace], outcome["diff"]["after"][namespace] = \
                     _diff(planner, user, writes)
     failed = None
-    if not module.check_mode:
-        failed = _apply(cluster, plans, results)
+    if module.check_mode:
+        outcome["changed"] = any(r["changes"] for r in results)
+    else:
+        failed = _apply(planner, plans, results)
+        outcome["changed"] = cluster.writes > 0
     outcome["summary"] = dict((status, sum(1 for r in results if r["status"] == status)) for status in STATUSES)
     if failed:
         done = [r["name"] for r in results if r["status"] not in ("failed", "skipped")]
@@ -424,12 +525,12 @@ def run(module):
     return outcome
 
 
-def _apply(cluster, plans, results):
+def _apply(planner, plans, results):
     """Make the planned writes user by user; stop at the first failure. Returns the failed result."""
     for index, (_user, writes, _remove) in enumerate(plans):
         try:
             for verb, obj in writes:
-                _write(cluster, verb, obj)
+                _write(planner, verb, obj)
         except HubfleetError as exc:
             results[index].update(status="failed", error=exc.msg)
             for later in results[index + 1:]:

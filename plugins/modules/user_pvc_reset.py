@@ -15,9 +15,16 @@ description:
   - Resets the home volume of one or more JupyterHub users of a hub, so that their next start
     gets a fresh volume (and the image's files are copied in again).
   - Finds each user's PVC as KubeSpawner made it, by its C(hub.jupyter.org/username) and
-    C(hub.jupyter.org/servername) annotations, falling back to the names O(pvc_name_template) gives
-    under both slug schemes (the new C(safe) one and the legacy C(escape) one of PVCs made before a
-    KubeSpawner upgrade).
+    C(hub.jupyter.org/servername) annotations. These decide: a PVC annotated (or labelled) for another
+    user or server is never taken, even with O(force).
+  - Without annotations (KubeSpawner before version 4, which used the legacy C(escape) slug scheme),
+    a PVC with the escape-scheme name from O(pvc_name_template) and the user's
+    C(hub.jupyter.org/username) label is the user's. Any other name match carries no proof of whose it
+    is and needs O(force).
+  - With O(recreate=true), a record of the claim (a ConfigMap C(hubfleet-reset-<pvc>)) is written
+    before the claim is deleted and removed once it is made again, so a run stopped in between
+    (a refused create, a timeout) is finished by the next run; the result's C(left) says what was
+    left where.
   - If the user's server is running, the module refuses unless O(stop_server=true); it then stops it
     through the JupyterHub REST API when O(hub_api_url) and O(hub_api_token) are given (so the hub
     knows), otherwise (or when the hub runs no such server) deletes the pod, and waits until the
@@ -29,8 +36,10 @@ description:
   - When homes are directories of one shared PVC (O(shared_pvc), NFS homes), that PVC is never
     deleted. A Job moves the user's directory aside to C(<dir>.reset-<timestamp>) instead, and the
     archive path is returned.
-  - Every user is checked before anything is changed; a problem with any user fails the call and
-    nothing is changed.
+  - Every option and user is checked before anything is changed (see C(docs/bad_input.md) in the
+    collection); a problem with any fails the call and nothing is changed.
+  - A snapshot that fails is deleted (it is no backup) and the PVC kept; one that is not ready in
+    time is kept and reported, and the PVC kept.
 author:
   - hubfleet maintainers (@hubfleet)
 extends_documentation_fragment:
@@ -107,8 +116,9 @@ options:
     default: registry.access.redhat.com/ubi9/ubi-minimal:latest
   force:
     description:
-      - Reset a PVC that lacks KubeSpawner's C(component=singleuser-storage) label. Never lifts the
-        protection of O(shared_pvc) or of a PVC that other users' pods mount.
+      - Reset a PVC that lacks KubeSpawner's C(component=singleuser-storage) label, or that matches the
+        user's name but carries no mark of whose it is. Never lifts the protection of O(shared_pvc), of
+        a PVC that other users' pods mount, or of a PVC whose marks name another user.
     type: bool
     default: false
   max_users:
@@ -123,6 +133,12 @@ options:
     description: Seconds between two checks while waiting.
     type: int
     default: 2
+  request_timeout:
+    description:
+      - Seconds each API request (and the hub API call) may take. A server that stops answering fails
+        the task naming the request, instead of hanging.
+    type: int
+    default: 30
 notes:
   - There is no C(wait) switch, on purpose. Deleting a PVC before its pod is gone, or before its
     snapshot is ready, is what this module exists to prevent.
@@ -166,8 +182,12 @@ users:
       type: str
       sample: claim-alice
     found_by:
-      description: How the PVC was found (V(annotations), V(name (safe scheme)), V(name (escape scheme)), V(shared_pvc)).
+      description:
+        - How the PVC was identified, one of "annotations", "name and label (escape scheme)",
+          "name only (safe scheme)" or "name only (escape scheme)" (with O(force)), "shared_pvc", or
+          "reset record" (finishing a reset an earlier run left after deleting the claim).
       type: str
+      sample: annotations
     pods:
       description: The user's server pods that were (or would be) stopped.
       type: list
@@ -189,6 +209,12 @@ users:
     server_stopped:
       description: Whether a running server was stopped.
       type: bool
+    left:
+      description:
+        - What a failure left behind and where (a reset record to finish from, a snapshot not yet
+          ready). Empty when nothing was left.
+      type: list
+      elements: str
     error:
       description: Why this user failed.
       type: str
@@ -198,13 +224,17 @@ users:
 import copy
 import datetime
 
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import hub_api, naming
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import hub_api, naming, validation
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import user_storage as storage
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.client import Cluster
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.client import TIMEOUT_ARG_SPEC, Cluster
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.entry import execute
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.errors import HubfleetError
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.waiter import condition_true, wait_for
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+
+# Template fields that name the user: a home directory template needs one, or users share a directory.
+USER_FIELDS = frozenset(["username", "unescaped_username", "safe_username", "escaped_username", "user_server",
+                         "safe_user_server", "escaped_user_server"])
 
 
 def argument_spec():
@@ -230,51 +260,128 @@ def argument_spec():
         wait_timeout=dict(type="int", default=300),
         wait_sleep=dict(type="int", default=2),
     )
+    spec.update(TIMEOUT_ARG_SPEC)
     return spec
 
 
-def check_params(params):
-    users = params["users"]
+def _option_problems(params):
     problems = []
-    if not users:
-        problems.append("users: name at least one user")
-    if len(users) > params["max_users"]:
-        problems.append("users: %d users exceed max_users=%d; reset fewer at a time or raise max_users"
-                        % (len(users), params["max_users"]))
-    duplicates = sorted(set(u for u in users if users.count(u) > 1))
-    if duplicates:
-        problems.append("users: listed more than once: %s" % ", ".join(duplicates))
-    if bool(params["hub_api_url"]) != bool(params["hub_api_token"]):
-        problems.append("hub_api_url and hub_api_token go together")
+    problem = validation.dns_label_error(params["namespace"])
+    if problem:
+        problems.append("namespace: %r %s" % (params["namespace"], problem))
+    for option in ("shared_pvc", "snapshot_class"):
+        problem = params[option] is not None and validation.dns_subdomain_error(params[option])
+        if problem:
+            problems.append("%s: %r %s" % (option, params[option], problem))
+    if params["hub_api_url"]:
+        problem = validation.http_url_error(params["hub_api_url"])
+        if problem:
+            problems.append("hub_api_url: %s" % problem)
+    if not params["job_image"].strip():
+        problems.append("job_image: must name an image")
+    for option in ("wait_timeout", "wait_sleep"):
+        if params[option] < 1:
+            problems.append("%s: must be at least 1 second, not %d" % (option, params[option]))
+    if params["max_users"] < 1:
+        problems.append("max_users: must be at least 1, not %d" % params["max_users"])
     if params["shared_pvc"] and (params["backup"] != "none" or params["recreate"]):
         problems.append("shared_pvc: the shared PVC is never deleted, so backup and recreate do not apply; "
                         "the directory is moved aside and kept")
+    for option in ("pvc_name_template", "pod_name_template", "home_subpath_template"):
+        problem = validation.template_error(params[option], naming.TEMPLATE_FIELDS)
+        if problem:
+            problems.append("%s: %s" % (option, problem))
+    return problems
+
+
+def _user_problems(params):
+    users, problems = params["users"], []
+    if not users:
+        problems.append("users: name at least one user")
+    if 1 <= params["max_users"] < len(users):
+        problems.append("users: %d users exceed max_users=%d; reset fewer at a time or raise max_users"
+                        % (len(users), params["max_users"]))
+    if any(not user.strip() for user in users):
+        problems.append("users: a user name is empty")
+    duplicates = sorted(set(u for u in users if users.count(u) > 1))
+    if duplicates:
+        problems.append("users: listed more than once: %s" % ", ".join(duplicates))
+    return problems
+
+
+def _home_problems(params):
+    """Each user's directory on the shared PVC must be their own, inside the volume."""
+    template = params["home_subpath_template"]
+    if not USER_FIELDS & validation.template_fields_used(template):
+        return ["home_subpath_template: %r names no user field (such as {username}), so every user would get "
+                "the same directory" % template]
+    problems, owners = [], {}
+    for user in params["users"]:
+        home = naming.expand(template, user, params["server_name"], params["namespace"])
+        problem = validation.subpath_error(home)
+        if problem:
+            problems.append("home_subpath_template: %r for user %r %s" % (home, user, problem))
+        elif home in owners:
+            problems.append("home_subpath_template: users %r and %r would both have %r" % (owners[home], user, home))
+        owners.setdefault(home, user)
+    return problems
+
+
+def check_params(params):
+    """Every option and user, before anything is read or written."""
+    problems = _option_problems(params)
+    problems.extend(_user_problems(params))
+    if not problems and params["shared_pvc"]:
+        problems.extend(_home_problems(params))
     if problems:
         raise HubfleetError("nothing was changed: " + "; ".join(problems), problems=problems)
 
 
-def plan_user(params, user, pvcs, pods, stamp):
+def _shared_plan(params, user, pvcs, plan, stamp):
+    home = naming.expand(params["home_subpath_template"], user, params["server_name"], params["namespace"])
+    if not any(p["metadata"]["name"] == params["shared_pvc"] for p in pvcs):
+        raise HubfleetError("user %r: shared_pvc %r does not exist in %s" % (user, params["shared_pvc"],
+                                                                             params["namespace"]))
+    job = "hubfleet-reset-%s-%s" % (naming.safe_slug(user, max_length=30), stamp)
+    plan.update(pvc=params["shared_pvc"], found_by="shared_pvc", action="archived", home=home,
+                archive="%s.reset-%s" % (home, stamp), job=job)
+    return plan
+
+
+def _resumed_plan(plan, record, pvc):
+    """Finish a reset that an earlier run left after writing its record (see Resetter.delete_claim)."""
+    claim, reset_uid = storage.recorded(record)
+    plan.update(pvc=claim["metadata"]["name"], found_by="reset record", action="recreated", claim=claim,
+                record=record["metadata"]["name"], resumed=True)
+    if pvc is not None and pvc["metadata"].get("uid") != reset_uid:
+        plan["claim_done"] = True  # the claim was already made again: only the record is left
+    return plan
+
+
+def plan_user(params, user, pvcs, pods, records, stamp):
     """What resetting one user takes; raises HubfleetError naming the user and the rule."""
     server = params["server_name"]
     own_pods = storage.server_pods(pods, user, server, params["pod_name_template"])
     if own_pods and not params["stop_server"]:
         raise HubfleetError("user %r: the server is running (pod %s); set stop_server: true to stop it first"
                             % (user, ", ".join(p["metadata"]["name"] for p in own_pods)))
-    plan = dict(name=user, pods=[p["metadata"]["name"] for p in own_pods], snapshot=None, archive=None, job=None)
+    plan = dict(name=user, pods=[p["metadata"]["name"] for p in own_pods], snapshot=None, archive=None, job=None,
+                record=None, left=[])
     if params["shared_pvc"]:
-        home = naming.expand(params["home_subpath_template"], user, server, params["namespace"])
-        if not any(p["metadata"]["name"] == params["shared_pvc"] for p in pvcs):
-            raise HubfleetError("user %r: shared_pvc %r does not exist in %s" % (user, params["shared_pvc"],
-                                                                                 params["namespace"]))
-        job = "hubfleet-reset-%s-%s" % (naming.safe_slug(user, max_length=30), stamp)
-        plan.update(pvc=params["shared_pvc"], found_by="shared_pvc", action="archived", home=home,
-                    archive="%s.reset-%s" % (home, stamp), job=job)
-        return plan
-    pvc, found = storage.find_claim(pvcs, user, server, params["pvc_name_template"])
+        return _shared_plan(params, user, pvcs, plan, stamp)
+    pvc, found, refusals = storage.find_claim(pvcs, user, server, params["pvc_name_template"])
+    record = records.get((user, server))
+    if record is not None:
+        return _resumed_plan(plan, record, pvc)
     if pvc is None:
-        raise HubfleetError("user %r: no PVC found (no PVC annotated for this user, none named %s)"
-                            % (user, " or ".join(found)))
+        names = sorted(set(storage.candidate_names(params["pvc_name_template"], user, server).values()))
+        raise HubfleetError("user %r: no PVC found (none annotated for this user, none named %s%s)"
+                            % (user, " or ".join(names), "".join("; %s" % r for r in refusals)))
     name = pvc["metadata"]["name"]
+    if found.startswith("name only") and not params["force"]:
+        raise HubfleetError("user %r: PVC %s has the name KubeSpawner gives this user (%s) but no mark of whose "
+                            "it is (no hub.jupyter.org/username annotation or label); set force: true if it is "
+                            "theirs" % (user, name, found[len("name only "):].strip("()")))
     others = storage.other_users_of(name, pods, own_pods)
     if others:
         raise HubfleetError("user %r: PVC %s is also mounted by %s; a shared volume is never deleted (see shared_pvc)"
@@ -298,11 +405,14 @@ class Resetter:
     def _wait(self, check, what):
         return wait_for(check, what, self.params["wait_timeout"], self.params["wait_sleep"])
 
+    def _where(self, kind, name):
+        return "%s %s/%s" % (kind, self.namespace, name)
+
     def stop_server(self, plan):
         params = self.params
         stopped_by_hub = params["hub_api_url"] and hub_api.stop_server(
             params["hub_api_url"], params["hub_api_token"], plan["name"], params["server_name"],
-            params["hub_api_validate_certs"])
+            params["hub_api_validate_certs"], timeout=params["request_timeout"])
         # A pod the hub does not know as running (left over, or started outside it) is deleted here.
         if not stopped_by_hub:
             for pod in plan["pods"]:
@@ -310,25 +420,49 @@ class Resetter:
         for pod in plan["pods"]:
             self._wait(lambda name=pod: self.cluster.get("v1", "Pod", name, self.namespace) is None,
                        "pod %s/%s to be gone" % (self.namespace, pod))
+        plan["stopped"] = True
 
     def take_snapshot(self, plan):
-        self.cluster.create(storage.snapshot(plan["claim"], plan["snapshot"], self.params["snapshot_class"]))
+        name = plan["snapshot"]
+        self.cluster.create(storage.snapshot(plan["claim"], name, self.params["snapshot_class"], plan["name"],
+                                             self.params["server_name"]))
 
         def ready():
-            status = (self.cluster.get("snapshot.storage.k8s.io/v1", "VolumeSnapshot", plan["snapshot"],
+            status = (self.cluster.get("snapshot.storage.k8s.io/v1", "VolumeSnapshot", name,
                                        self.namespace) or {}).get("status") or {}
             problem = (status.get("error") or {}).get("message")
             if problem:
-                raise HubfleetError("snapshot %s failed: %s; the PVC was kept" % (plan["snapshot"], problem))
+                # A failed snapshot is no backup: remove ours rather than leave it for someone to trust.
+                self.cluster.delete("snapshot.storage.k8s.io/v1", "VolumeSnapshot", name, self.namespace)
+                raise HubfleetError("snapshot %s failed: %s; it was deleted and the PVC kept" % (name, problem),
+                                    snapshot_deleted=True)
             return status.get("readyToUse") is True
-        self._wait(ready, "snapshot %s/%s to be readyToUse" % (self.namespace, plan["snapshot"]))
+        try:
+            self._wait(ready, "snapshot %s/%s to be readyToUse" % (self.namespace, name))
+        except HubfleetError as exc:
+            if not exc.details.get("snapshot_deleted"):
+                plan["left"].append("%s: not ready, kept; the PVC was not touched" % self._where("VolumeSnapshot", name))
+            raise
 
     def delete_claim(self, plan):
-        self.cluster.delete("v1", "PersistentVolumeClaim", plan["pvc"], self.namespace)
-        self._wait(lambda: self.cluster.get("v1", "PersistentVolumeClaim", plan["pvc"], self.namespace) is None,
-                   "PVC %s/%s to be gone (a pod may still use it)" % (self.namespace, plan["pvc"]))
-        if self.params["recreate"]:
-            self.cluster.create(storage.fresh_claim(plan["claim"]))
+        """Delete the claim and, with recreate, make it again. The record written first keeps what
+        recreating takes, so that a run stopped after the delete is finished by the next run."""
+        if self.params["recreate"] and not plan.get("resumed"):
+            record = storage.reset_record(plan["claim"], plan["name"], self.params["server_name"])
+            self.cluster.create(record)
+            plan["record"] = record["metadata"]["name"]
+        if plan["record"]:
+            plan["left"].append("%s: what recreating PVC %s takes; a re-run finishes the reset"
+                                % (self._where("ConfigMap", plan["record"]), plan["pvc"]))
+        if not plan.get("claim_done"):
+            self.cluster.delete("v1", "PersistentVolumeClaim", plan["pvc"], self.namespace)
+            self._wait(lambda: self.cluster.get("v1", "PersistentVolumeClaim", plan["pvc"], self.namespace) is None,
+                       "PVC %s/%s to be gone (a pod may still use it)" % (self.namespace, plan["pvc"]))
+            if plan["record"]:
+                self.cluster.create(storage.fresh_claim(plan["claim"]))
+        if plan["record"]:
+            self.cluster.delete("v1", "ConfigMap", plan["record"], self.namespace)
+            plan["left"] = []
 
     def move_aside(self, plan):
         self.cluster.create(storage.archive_job(plan["job"], self.namespace, plan["pvc"], plan["home"],
@@ -344,7 +478,6 @@ class Resetter:
     def reset(self, plan):
         if plan["pods"]:
             self.stop_server(plan)
-            plan["stopped"] = True
         if plan["job"]:
             self.move_aside(plan)
             return
@@ -354,7 +487,7 @@ class Resetter:
 
 
 def _report(plan):
-    keys = ("name", "pvc", "found_by", "pods", "action", "snapshot", "archive", "job", "error")
+    keys = ("name", "pvc", "found_by", "pods", "action", "snapshot", "archive", "job", "left", "error")
     shown = dict((k, plan[k]) for k in keys if k in plan)
     shown["server_stopped"] = plan.get("stopped", False)
     return shown
@@ -364,7 +497,10 @@ def _diff(plans, recreate):
     before, after = {}, {}
     for plan in plans:
         key = "%s/%s" % (plan["name"], plan["pvc"])
-        if plan.get("claim"):
+        if plan.get("resumed"):
+            before[key] = {"record": plan["record"]}
+            after[key] = {"spec": plan["claim"]["spec"], "status": "new, empty"}
+        elif plan.get("claim"):
             before[key] = {"spec": plan["claim"].get("spec"), "status": plan["claim"].get("status")}
             if recreate:
                 after[key] = {"spec": storage.fresh_claim(plan["claim"])["spec"], "status": "new, empty"}
@@ -373,17 +509,27 @@ def _diff(plans, recreate):
     return dict(before=before, after=after)
 
 
+def _records(cluster, namespace):
+    """Reset records left by interrupted runs, by (user, server)."""
+    found = {}
+    for record in cluster.list("v1", "ConfigMap", storage.RESET_SELECTOR, namespace):
+        annotations = record["metadata"].get("annotations") or {}
+        found[(annotations.get(storage.USER_ANNOTATION), annotations.get(storage.SERVER_ANNOTATION, ""))] = record
+    return found
+
+
 def run(module):
     params = module.params
     check_params(params)
     cluster = Cluster(module)
     pvcs = cluster.list("v1", "PersistentVolumeClaim", namespace=params["namespace"])
     pods = cluster.list("v1", "Pod", namespace=params["namespace"])
+    records = {} if params["shared_pvc"] else _records(cluster, params["namespace"])
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d%H%M%S")
     plans, problems = [], []
     for user in params["users"]:
         try:
-            plans.append(plan_user(params, user, pvcs, pods, stamp))
+            plans.append(plan_user(params, user, pvcs, pods, records, stamp))
         except HubfleetError as exc:
             problems.append(exc.msg)
     if problems:
@@ -402,14 +548,16 @@ def run(module):
                 plan.update(action="failed", error=exc.msg)
                 failure = plan
                 break
+        outcome["changed"] = cluster.writes > 0
     outcome["users"] = [_report(p) for p in plans]
     if failure:
         index = plans.index(failure)
         for report in outcome["users"][index + 1:]:
             report["action"] = "skipped"
         done = [p["name"] for p in plans[:index]]
-        raise HubfleetError("user %r failed: %s; done before it: %s" % (failure["name"], failure["error"],
-                                                                        ", ".join(done) or "none"), **outcome)
+        left = "; left behind: %s" % "; ".join(failure["left"]) if failure["left"] else ""
+        raise HubfleetError("user %r failed: %s; done before it: %s%s" % (failure["name"], failure["error"],
+                                                                          ", ".join(done) or "none", left), **outcome)
     return outcome
 
 

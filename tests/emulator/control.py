@@ -5,26 +5,37 @@ GET    /_emulator/requests    {"total": N, "writes": N, "counts": {"<verb> <reso
 DELETE /_emulator/requests    reset the counters
 GET    /_emulator/faults      the faults still armed
 POST   /_emulator/faults      arm a fault: {"verb", "resource", "namespace", "name", "status", "count",
-                              "latency", "message"}; the next `count` matching requests get `status`
-                              (500, 429, 409...) and/or are delayed by `latency` seconds; omitted keys
-                              match anything
+                              "latency", "message", "commit"}; the next `count` matching requests get
+                              `status` (500, 429, 409...) and/or are delayed by `latency` seconds (cut
+                              short, the request dropped, when the server stops); omitted keys match
+                              anything; a create matches `name` by the name in its body. With "commit":
+                              true the request is carried out first and only its answer is replaced by
+                              `status`, as when a write succeeds but its response is lost
 DELETE /_emulator/faults      disarm all faults
 POST   /_emulator/seed        {"objects": [...]}: create objects as an admin, keeping their status
 """
 import collections
 import threading
-import time
 
 from .errors import ApiError
 
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 # Created, answered, never stored: asking a question is no write.
 REVIEWS = ("selfsubjectaccessreviews",)
+# A write whose answer is lost: the reasons and wording a server gives when it runs out of time.
+COMMITTED_REASONS = {500: "ServerTimeout", 504: "Timeout"}
+COMMITTED_MESSAGE = "the server was unable to return a response in the time allotted, but may still be processing " \
+                    "the request"
+
+
+class Stopped(Exception):
+    """The server stopped while a request waited out its latency: the request is left unanswered."""
 
 
 class Control:
-    def __init__(self, cluster):
+    def __init__(self, cluster, stopping=None):
         self.cluster = cluster
+        self.stopping = stopping or threading.Event()
         self.lock = threading.Lock()
         self.counts = collections.Counter()
         self.faults = []
@@ -34,18 +45,23 @@ class Control:
             self.counts[f"{verb} {resource}"] += 1
 
     def inject(self, verb, resource, namespace, name):
+        """Apply the first fault armed for a request: wait its latency, then raise its status. The status of a
+        committed fault is returned instead, for the caller to raise once the request is carried out."""
         with self.lock:
             fault = next((f for f in self.faults if _matches(f, verb, resource, namespace, name)), None)
             if fault is None:
-                return
+                return None
             fault["count"] -= 1
             if fault["count"] <= 0:
                 self.faults.remove(fault)
-        if fault.get("latency"):
-            time.sleep(float(fault["latency"]))
-        if fault.get("status"):
-            code = int(fault["status"])
-            raise ApiError(code, fault.get("message") or f"injected fault: {code} for {verb} {resource}")
+        if fault.get("latency") and self.stopping.wait(float(fault["latency"])):
+            raise Stopped()
+        if not fault.get("status"):
+            return None
+        code = int(fault["status"])
+        if fault.get("commit"):
+            return ApiError(code, fault.get("message") or COMMITTED_MESSAGE, COMMITTED_REASONS.get(code))
+        raise ApiError(code, fault.get("message") or f"injected fault: {code} for {verb} {resource}")
 
     def handle(self, method, parts, body):
         path = "/".join(parts)

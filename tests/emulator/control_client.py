@@ -43,10 +43,11 @@ class ControlClient:
         self._call("DELETE", "requests")
 
     def fault(self, verb=None, resource=None, namespace=None, name=None, status=None, count=1, latency=None,
-              message=None):
-        """Arm a fault: the next `count` matching requests fail with `status` and/or wait `latency` s."""
+              message=None, commit=None):
+        """Arm a fault: the next `count` matching requests fail with `status` and/or wait `latency` s.
+        With `commit=True` they are carried out first and only their answer is replaced by `status`."""
         wanted = {"verb": verb, "resource": resource, "namespace": namespace, "name": name, "status": status,
-                  "count": count, "latency": latency, "message": message}
+                  "count": count, "latency": latency, "message": message, "commit": commit}
         return self._call("POST", "faults", {k: v for k, v in wanted.items() if v is not None})["faults"]
 
     def faults(self):

@@ -2,7 +2,7 @@
 
 REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
            405: "MethodNotAllowed", 409: "Conflict", 415: "UnsupportedMediaType", 422: "Invalid",
-           429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}
+           429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
 
 
 class ApiError(Exception):

@@ -121,6 +121,8 @@ OPENSHIFT_GROUPS = [
              ("delete", "get", "list", "watch"), virtual=True),
     Resource("project.openshift.io", "v1", "projectrequests", "ProjectRequest", False, (), (),
              ("create", "list")),
+    # Only `users/~`, the caller (what `oc whoami` asks for), is served.
+    Resource("user.openshift.io", "v1", "users", "User", False, verbs=("get",)),
 ]
 
 

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import controllers, protobuf
 from .cluster import ADMIN, TOKENS, Cluster
-from .control import Control
+from .control import Control, Stopped
 from .errors import ApiError
 
 PATCH_TYPES = {"application/json-patch+json": "json", "application/merge-patch+json": "merge",
@@ -140,6 +140,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(exc.code, exc.status(), headers={"Retry-After": "1"} if exc.code == 429 else None)
         except (BrokenPipeError, ConnectionResetError):
             pass
+        except Stopped:
+            self.close_connection = True
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # An emulator bug: answer as a server's internal error rather than drop the connection.
             sys.stderr.write(f"{method} {self.path} failed:\n{traceback.format_exc()}")
@@ -160,13 +162,26 @@ class Handler(BaseHTTPRequestHandler):
         verb = self._verb(method, route, query)
         label = route.res.plural + (f"/{route.subresource}" if route.subresource else "")
         self.server.control.count(verb, label)
-        self.server.control.inject(verb, label, route.namespace, route.name)
+        body, content_type = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else (None, None)
+        name = route.name
+        if verb == "create" and name is None and isinstance(body, dict):
+            name = (body.get("metadata") or {}).get("name")
+        lost = self.server.control.inject(verb, label, route.namespace, name)
         if verb == "watch":
+            if lost is not None:
+                raise lost
             self._watch(route, query)
             return
-        body, content_type = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else (None, None)
-        with cluster.lock:
-            result = self._call(verb, route, query, body, content_type, user)
+        # A committed fault: the request is carried out, then its answer, whatever it was, is lost.
+        try:
+            with cluster.lock:
+                result = self._call(verb, route, query, body, content_type, user)
+        except ApiError:
+            if lost is None:
+                raise
+            raise lost from None
+        if lost is not None:
+            raise lost
         if isinstance(result, str):
             self._send(200, result, "text/plain")
         else:
@@ -225,6 +240,8 @@ class Handler(BaseHTTPRequestHandler):
         dry_run = query.get("dryRun") == "All" or (isinstance(body, dict) and "All" in (body.get("dryRun") or []))
         labels, fields = query.get("labelSelector", ""), query.get("fieldSelector", "")
         if verb == "get":
+            if res.kind == "User" and name == "~":
+                return controllers.current_user(user)
             obj = cluster.get(res, ns, name)
             if sub == "log":
                 return controllers.log_text(res, obj)
@@ -343,9 +360,10 @@ class EmulatorServer(ThreadingHTTPServer):
     def __init__(self, port=0, openshift=True, verbose=False):
         super().__init__(("127.0.0.1", port), Handler)
         self.cluster = Cluster(openshift=openshift)
-        self.control = Control(self.cluster)
-        self.verbose = verbose
+        # Set by stop(): watches end and requests waiting out a latency fault are dropped.
         self.stopping = threading.Event()
+        self.control = Control(self.cluster, self.stopping)
+        self.verbose = verbose
 
     @property
     def url(self):

@@ -1,11 +1,14 @@
 """The control endpoint: request counts, fault injection and seeding."""
+import threading
 import time
+import urllib.request
 
 import pytest
 from kubernetes import client
 
-from .control_client import ControlError
+from .control_client import ControlClient, ControlError
 from .expect import failure
+from .server import EmulatorServer
 
 
 def _configmap(name):
@@ -72,6 +75,32 @@ def test_fault_matches_only_its_target(core, control, namespace):
     assert core.read_namespaced_config_map("broken", namespace).metadata.name == "broken"
 
 
+def test_fault_with_a_name_fires_only_for_the_create_of_that_object(core, control, namespace):
+    control.fault(verb="create", resource="configmaps", namespace=namespace, name="broken", status=500)
+    core.create_namespaced_config_map(namespace, _configmap("fine"))
+    assert [f["name"] for f in control.faults()] == ["broken"]
+    assert failure(core.create_namespaced_config_map, namespace, _configmap("broken"))["code"] == 500
+    assert control.faults() == []
+    assert core.create_namespaced_config_map(namespace, _configmap("broken")).metadata.name == "broken"
+
+
+@pytest.mark.parametrize("code,reason", [(500, "ServerTimeout"), (504, "Timeout")])
+def test_committed_fault_creates_the_object_but_loses_the_answer(core, control, namespace, code, reason):
+    control.fault(verb="create", resource="configmaps", name="lost", status=code, commit=True)
+    status = failure(core.create_namespaced_config_map, namespace, _configmap("lost"))
+    assert (status["code"], status["reason"]) == (code, reason)
+    assert "may still be processing the request" in status["message"]
+    assert core.read_namespaced_config_map("lost", namespace).data == {"a": "1"}
+    assert failure(core.create_namespaced_config_map, namespace, _configmap("lost"))["reason"] == "AlreadyExists"
+
+
+def test_committed_fault_deletes_the_object_but_loses_the_answer(core, control, namespace):
+    core.create_namespaced_config_map(namespace, _configmap("doomed"))
+    control.fault(verb="delete", resource="configmaps", status=500, commit=True, message="etcd went quiet")
+    assert failure(core.delete_namespaced_config_map, "doomed", namespace)["message"] == "etcd went quiet"
+    assert failure(core.read_namespaced_config_map, "doomed", namespace)["code"] == 404
+
+
 def test_fault_message_is_configurable(core, control, namespace):
     control.fault(verb="list", resource="configmaps", status=503, message="etcd is down")
     status = failure(core.list_namespaced_config_map, namespace)
@@ -88,6 +117,24 @@ def test_latency_fault_delays_without_failing(core, control, namespace):
     started = time.monotonic()
     core.read_namespaced_config_map("slow", namespace)
     assert time.monotonic() - started < 0.4
+
+
+def test_latency_ends_when_the_server_stops():
+    """A server that stops answering (a long latency) stops at once, and drops the request it held."""
+    server = EmulatorServer(port=0)
+    before = set(threading.enumerate())
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    try:
+        ControlClient(server.url).fault(verb="list", resource="configmaps", latency=30)
+        with pytest.raises(TimeoutError):
+            urllib.request.urlopen(f"{server.url}/api/v1/namespaces/default/configmaps", timeout=1)
+    finally:
+        started = time.monotonic()
+        server.stop()
+    assert time.monotonic() - started < 2
+    for thread in set(threading.enumerate()) - before:
+        thread.join(timeout=2)
+        assert not thread.is_alive(), f"{thread.name} still waits out the latency"
 
 
 def test_clear_faults_disarms_everything(core, control, namespace):

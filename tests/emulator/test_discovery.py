@@ -17,8 +17,10 @@ OPENSHIFT = [
     ("route.openshift.io/v1", "Route"), ("build.openshift.io/v1", "BuildConfig"),
     ("build.openshift.io/v1", "Build"), ("image.openshift.io/v1", "ImageStream"),
     ("project.openshift.io/v1", "Project"), ("project.openshift.io/v1", "ProjectRequest"),
+    ("user.openshift.io/v1", "User"),
 ]
-OPENSHIFT_GROUPS = {"route.openshift.io", "build.openshift.io", "image.openshift.io", "project.openshift.io"}
+OPENSHIFT_GROUPS = {"route.openshift.io", "build.openshift.io", "image.openshift.io", "project.openshift.io",
+                    "user.openshift.io"}
 
 
 def _api_resources(kubectl):
@@ -59,6 +61,7 @@ def test_kubectl_lists_kubernetes_and_openshift_groups(kubectl):
     assert found["v1"]["Namespace"] is False
     assert found["v1"]["Pod"] is True
     assert found["project.openshift.io/v1"]["Project"] is False
+    assert found["user.openshift.io/v1"]["User"] is False
     assert found["route.openshift.io/v1"]["Route"] is True
 
 

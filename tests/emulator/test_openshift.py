@@ -107,6 +107,33 @@ def test_admin_may_impersonate_the_developer(emulator):
     assert 'User "developer"' in status["message"]
 
 
+@pytest.mark.parametrize("who,name", [("admin", "system:admin"), ("developer", "developer")])
+def test_user_tilde_is_the_calling_identity(dyn, developer, who, name):
+    users = {"admin": dyn, "developer": developer}[who].resources.get(api_version="user.openshift.io/v1",
+                                                                       kind="User")
+    user = users.get(name="~")
+    assert (user.apiVersion, user.kind, user.metadata.name) == ("user.openshift.io/v1", "User", name)
+    assert user.groups == []
+
+
+def test_user_tilde_follows_impersonation(emulator):
+    code, user = emulator.http("GET", "/apis/user.openshift.io/v1/users/~", headers={"Impersonate-User": "alice"})
+    assert code == 200
+    assert user["metadata"]["name"] == "alice"
+
+
+def test_other_users_are_not_found(emulator):
+    code, status = emulator.http("GET", "/apis/user.openshift.io/v1/users/alice")
+    assert code == 404
+    assert status["message"] == 'users.user.openshift.io "alice" not found'
+
+
+def test_vanilla_has_no_users(vanilla):
+    code, status = vanilla.http("GET", "/apis/user.openshift.io/v1/users/~")
+    assert code == 404
+    assert status["reason"] == "NotFound"
+
+
 def _review(api, verb, resource, group="", namespace=None):
     attributes = {"verb": verb, "resource": resource, "group": group}
     if namespace:

@@ -1,16 +1,27 @@
-"""Run a module in-process, so a test sees its full result and the emulator's request counts."""
-from ansible.module_utils.testing import patch_module_args
+"""Run a module in-process through its real entry point (`main()`), as ansible runs it: the
+argument spec's checks, `execute` and `exit_json`/`fail_json` all take part. The test sees the
+JSON result ansible would see, and the emulator's request counts."""
+import contextlib
+import io
+import json
 
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.errors import HubfleetError
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+import pytest
+from ansible.module_utils.testing import patch_module_args
 
 
 def run_module(module, kubeconfig, check_mode=False, diff=False, **params):
-    """Run a module's `run`; returns its result, or the HubfleetError it raised."""
-    args = dict(params, kubeconfig=str(kubeconfig), _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(args):
-        ansible_module = AnsibleK8SModule(argument_spec=module.argument_spec(), supports_check_mode=True)
-        try:
-            return module.run(ansible_module)
-        except HubfleetError as exc:
-            return exc
+    """Run `module.main()` with these arguments; returns the result dict (with `failed` on failure)."""
+    args = dict(params, kubeconfig=str(kubeconfig), _ansible_check_mode=check_mode, _ansible_diff=diff,
+                _ansible_module_name=module.__name__.rpartition(".")[2])
+    output = io.StringIO()
+    with patch_module_args(args), contextlib.redirect_stdout(output), pytest.raises(SystemExit):
+        module.main()
+    return json.loads(output.getvalue())
+
+
+def failed(result, *fragments):
+    """Whether a result is a failure whose message holds every fragment (the message is shown on mismatch)."""
+    assert result.get("failed") is True, result
+    for fragment in fragments:
+        assert fragment in result["msg"], result["msg"]
+    return True

@@ -1,11 +1,13 @@
 """hubfleet.jupyterhub.user_project against the emulated cluster, as OpenShift and as Kubernetes."""
+import time
+
+import kubernetes
 import pytest
 
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import client
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.errors import HubfleetError
 from ansible_collections.hubfleet.jupyterhub.plugins.modules import user_project
 
-from .modules import run_module
+from .modules import failed, run_module
 
 USERS = ["alice", {"name": "Bob.Smith@example.org", "groups": ["physics"], "quota": {"requests.cpu": "4"}}, "carol"]
 BASE = dict(hub_name="jhub", hub_namespace="jhub", quota={"requests.cpu": "2", "requests.memory": "4Gi"},
@@ -33,7 +35,7 @@ def test_creates_every_object_for_every_user(cluster):
     assert meta["labels"]["hubfleet.io/hub"] == "jhub"
     assert meta["annotations"]["hub.jupyter.org/username"] == "Bob.Smith@example.org"
     openshift = cluster.server.cluster.catalogue.openshift
-    assert ("openshift.io/requester" in meta["annotations"]) is openshift
+    assert ("openshift.io/display-name" in meta["annotations"]) is openshift
     quota = cluster.objects("resourcequotas", bob["namespace"])[0]
     assert quota["spec"]["hard"] == {"requests.cpu": "4"}
     assert cluster.objects("resourcequotas", "alice-workspace")[0]["spec"]["hard"]["requests.memory"] == "4Gi"
@@ -42,8 +44,8 @@ def test_creates_every_object_for_every_user(cluster):
     assert limits == [{"type": "Container", "default": {"cpu": "1", "memory": "2Gi"},
                        "defaultRequest": {"cpu": "100m", "memory": "2Gi"}}]
     bindings = dict((b["metadata"]["name"], b) for b in cluster.objects("rolebindings", bob["namespace"], "rbac.authorization.k8s.io"))
-    assert bindings["hubfleet-user-access"]["roleRef"]["name"] == "admin"
-    assert [s["name"] for s in bindings["hubfleet-user-access"]["subjects"]] == ["Bob.Smith@example.org", "physics"]
+    assert bindings["hubfleet-user-access-admin"]["roleRef"]["name"] == "admin"
+    assert [s["name"] for s in bindings["hubfleet-user-access-admin"]["subjects"]] == ["Bob.Smith@example.org", "physics"]
     assert bindings["hubfleet-hub-spawner"]["subjects"] == [{"kind": "ServiceAccount", "name": "hub", "namespace": "jhub"}]
     roles = cluster.objects("roles", bob["namespace"], "rbac.authorization.k8s.io")
     assert roles[0]["rules"][0]["resources"] == ["pods", "persistentvolumeclaims", "services", "secrets"]
@@ -84,7 +86,7 @@ def test_prune_removes_only_unlisted_managed_projects(cluster):
     run(cluster)
     cluster.control.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "someone-elses"}}])
     refused = run(cluster, users=["alice", "carol"], prune=True)
-    assert isinstance(refused, HubfleetError) and "prune_confirm" in refused.msg
+    assert failed(refused, "prune_confirm")
     result = run(cluster, users=["alice", "carol"], prune=True, prune_confirm=True)
     bob = by_name(result)["Bob.Smith@example.org"]
     assert bob["status"] == "removed"
@@ -131,9 +133,7 @@ def test_check_mode_writes_nothing_and_tells_the_truth(cluster):
 def test_bad_input_fails_naming_the_user_and_writes_nothing(cluster, users, params, expected):
     cluster.control.reset()
     result = run(cluster, users=users, **params)
-    assert isinstance(result, HubfleetError)
-    assert expected in result.msg
-    assert "nothing was written" in result.msg
+    assert failed(result, expected, "nothing was written")
     assert cluster.writes() == 0
 
 
@@ -141,8 +141,8 @@ def test_foreign_namespace_is_never_adopted(cluster):
     cluster.control.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "carol-workspace"}}])
     cluster.control.reset()
     result = run(cluster)
-    assert isinstance(result, HubfleetError)
-    assert "user 'carol': namespace 'carol-workspace' already exists and belongs to no one" in result.msg
+    assert failed(result, "user 'carol': namespace 'carol-workspace' already exists and belongs to someone else: "
+                          "it carries no hubfleet marks for hub 'jhub'")
     assert cluster.writes() == 0
 
 
@@ -164,26 +164,26 @@ def test_hard_failure_reports_completed_users_and_a_rerun_converges(cluster, mon
     monkeypatch.setattr(client.time, "sleep", lambda seconds: None)
     cluster.control.fault(verb="create", resource="rolebindings", namespace="bob-smith-example-org---da50e6af-workspace",
                           status=500, count=client.ATTEMPTS)
-    failed = run(cluster)
-    assert isinstance(failed, HubfleetError)
-    statuses = dict((entry["name"], entry["status"]) for entry in failed.details["users"])
+    broken = run(cluster)
+    assert failed(broken, "completed before it: alice")
+    statuses = dict((entry["name"], entry["status"]) for entry in broken["users"])
     assert statuses == {"alice": "created", "Bob.Smith@example.org": "failed", "carol": "skipped"}
-    assert "completed before it: alice" in failed.msg
+    assert broken["changed"] is True  # alice's project was made
     result = run(cluster)
     statuses = dict((name, entry["status"]) for name, entry in by_name(result).items())
     assert statuses == {"alice": "unchanged", "Bob.Smith@example.org": "updated", "carol": "created"}
     assert run(cluster)["changed"] is False
 
 
-def test_role_change_recreates_the_binding(cluster):
+def test_role_change_binds_the_new_role_before_removing_the_old(cluster):
     run(cluster, users=["alice"])
     cluster.control.reset()
     result = run(cluster, users=[{"name": "alice", "role": "view"}])
-    assert by_name(result)["alice"]["changes"] == ["delete RoleBinding/hubfleet-user-access",
-                                                   "create RoleBinding/hubfleet-user-access"]
-    binding = [b for b in cluster.objects("rolebindings", "alice-workspace", "rbac.authorization.k8s.io")
-               if b["metadata"]["name"] == "hubfleet-user-access"][0]
-    assert binding["roleRef"]["name"] == "view"
+    assert by_name(result)["alice"]["changes"] == ["create RoleBinding/hubfleet-user-access-view",
+                                                   "delete RoleBinding/hubfleet-user-access-admin"]
+    bindings = [b for b in cluster.objects("rolebindings", "alice-workspace", "rbac.authorization.k8s.io")
+                if b["metadata"]["name"].startswith("hubfleet-user-access")]
+    assert [(b["metadata"]["name"], b["roleRef"]["name"]) for b in bindings] == [("hubfleet-user-access-view", "view")]
 
 
 def test_dropping_the_quota_removes_the_managed_quota(cluster):
@@ -221,7 +221,7 @@ def test_project_request_mode_needs_openshift(tmp_path):
         run(vanilla, users=["alice"])
         vanilla.control.reset()
         result = run(vanilla, users=["alice", "bob"], quota={"requests.cpu": "9"}, project_mode="project_request")
-        assert isinstance(result, HubfleetError) and "needs OpenShift" in result.msg
+        assert failed(result, "needs OpenShift")
         assert vanilla.writes() == 0  # not even alice's quota, which came first
     finally:
         vanilla.stop()
@@ -234,3 +234,147 @@ def test_a_forbidden_cluster_wide_list_falls_back_to_each_managed_namespace(clus
     result = run(cluster)
     assert result["changed"] is False
     assert cluster.control.counts()["list resourcequotas"] == 1 + 3  # the refused one, then one per project
+
+
+# --- issue 7: no wrong deletion or takeover, API-server-grade validation, honest results -------
+MARKER = "JupyterHub user project, managed by hubfleet for hub jhub"
+
+
+def namespace_names(cluster):
+    return set(ns["metadata"]["name"] for ns in cluster.objects("namespaces"))
+
+
+def test_a_project_someone_else_requested_with_our_description_is_not_adopted(openshift):
+    # What the API server stores when the user "developer" requests a project with our description.
+    openshift.control.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": "alice-workspace", "annotations": {"openshift.io/requester": "developer",
+                                                   "openshift.io/description": MARKER,
+                                                   "openshift.io/display-name": "alice"}}}])
+    openshift.control.reset()
+    result = run(openshift, users=["alice"])
+    assert failed(result, "namespace 'alice-workspace' already exists and belongs to 'developer', who requested it "
+                          "(this module runs as 'system:admin')")
+    assert openshift.writes() == 0
+    pruned = run(openshift, users=["bob"], prune=True, prune_confirm=True)
+    assert by_name(pruned)["bob"]["status"] == "created" and "alice-workspace" in namespace_names(openshift)
+
+
+def test_our_requested_project_survives_a_renamed_display_name(openshift):
+    params = dict(BASE, context="emulator-developer")
+    run_module(user_project, openshift.kubeconfig, users=["alice", "carol"], **params)
+    # The display name is the project admins' to edit.
+    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(str(openshift.kubeconfig)))
+    api.patch_namespace("alice-workspace", {"metadata": {"annotations": {"openshift.io/display-name": "Scratch"}}})
+    openshift.control.reset()
+    again = run_module(user_project, openshift.kubeconfig, users=["alice", "carol"], **params)
+    assert again["changed"] is False and openshift.writes() == 0
+    pruned = run_module(user_project, openshift.kubeconfig, users=["carol"], prune=True, prune_confirm=True, **params)
+    # A user no longer listed is known only by the display name, whatever it now says.
+    assert [(u["namespace"], u["status"]) for u in pruned["users"]] == [("carol-workspace", "unchanged"),
+                                                                         ("alice-workspace", "removed")]
+
+
+def test_prune_with_no_users_is_refused_unless_asked_in_so_many_words(cluster):
+    run(cluster)
+    cluster.control.reset()
+    refused = run(cluster, users=[], prune=True, prune_confirm=True)
+    assert failed(refused, "prune with an empty users list removes every project of hub 'jhub'", "prune_all")
+    assert cluster.writes() == 0
+    result = run(cluster, users=[], prune=True, prune_confirm=True, prune_all=True)
+    assert result["summary"]["removed"] == 3
+    assert not {"alice-workspace", "carol-workspace"} & namespace_names(cluster)
+
+
+def test_one_call_removes_at_most_max_removals_projects(cluster):
+    run(cluster)
+    cluster.control.reset()
+    refused = run(cluster, users=["alice"], prune=True, prune_confirm=True, max_removals=1)
+    assert failed(refused, "would remove 2 projects", "more than max_removals=1", "nothing was written")
+    assert refused["would_remove"] == ["bob-smith-example-org---da50e6af-workspace", "carol-workspace"]
+    assert cluster.writes() == 0
+    assert failed(run(cluster, users=["alice", "carol"], state="absent", max_removals=1), "would remove 2 projects")
+    assert run(cluster, users=["alice", "carol"], prune=True, prune_confirm=True, max_removals=1)["summary"]["removed"] == 1
+
+
+@pytest.mark.parametrize("key", ["hubfleet.io/hub", "app.kubernetes.io/managed-by", "hubfleet.io/anything"])
+def test_ownership_labels_cannot_be_set_through_labels(cluster, key):
+    result = run(cluster, users=["alice"], labels={key: "other"})
+    assert failed(result, "labels: %r is reserved" % key)
+    assert cluster.writes() == 0
+
+
+def test_a_label_dropped_from_labels_is_removed(cluster):
+    run(cluster, users=["alice"], labels={"team": "physics", "cost-centre": "42"})
+    result = run(cluster, users=["alice"], labels={"team": "physics"})
+    assert by_name(result)["alice"]["changes"] == ["replace Namespace/alice-workspace"]
+    labels = [ns for ns in cluster.objects("namespaces") if ns["metadata"]["name"] == "alice-workspace"][0]["metadata"]["labels"]
+    assert labels["team"] == "physics" and "cost-centre" not in labels
+    assert run(cluster, users=["alice"], labels={"team": "physics"})["changed"] is False
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"quota": {"requests.cpu": "-1"}}, "quota.requests.cpu"),
+    ({"quota": {"cpus": "1"}}, "quota.cpus"),
+    ({"quota": {"pods": "1.5"}}, "must be an integer"),
+    ({"limits": {"min": {"cpu": "2"}, "max": {"cpu": "1"}}}, "limits.min.cpu"),
+    ({"limits": {"default": {"memory": "1Gi"}, "default_request": {"memory": "2Gi"}}}, "limits.defaultRequest.memory"),
+    ({"limits": {"max": {"cpu": "-500m"}}}, "limits.max.cpu"),
+    ({"hub_service_account": {"name": "Hub_SA", "namespace": "jhub"}}, "hub_service_account.name: 'Hub_SA'"),
+    ({"hub_service_account": {"name": "hub", "namespace": "jhub.x"}}, "hub_service_account.namespace: 'jhub.x'"),
+    ({"hub_name": "a" * 64}, "hub_name: 'aaaa"),
+    ({"hub_name": "my hub"}, "hub_name: 'my hub'"),
+    ({"hub_name": ""}, "hub_name: '' must not be empty"),
+    ({"hub_namespace": "JHub"}, "hub_namespace: 'JHub'"),
+    ({"max_removals": -1}, "max_removals: must be 0 or more"),
+])
+def test_what_the_api_server_would_reject_is_refused_before_any_write(cluster, params, expected):
+    cluster.control.reset()
+    result = run(cluster, users=["alice"], **params)
+    assert failed(result, expected, "nothing was written")
+    assert cluster.writes() == 0
+
+
+def test_changed_is_false_when_nothing_was_written(cluster, monkeypatch):
+    monkeypatch.setattr(client.time, "sleep", lambda seconds: None)
+    cluster.control.fault(verb="create", resource="namespaces", status=500, count=client.ATTEMPTS)
+    result = run(cluster, users=["alice"])
+    assert failed(result, "create Namespace alice-workspace failed")
+    assert result["changed"] is False
+    assert "alice-workspace" not in namespace_names(cluster)
+
+
+def test_a_create_committed_before_its_5xx_counts_as_done_on_retry(cluster, monkeypatch):
+    monkeypatch.setattr(client.time, "sleep", lambda seconds: None)
+    cluster.control.fault(verb="create", resource="limitranges", name="hubfleet-user-limits", status=500, commit=True)
+    result = run(cluster, users=["alice"])
+    assert by_name(result)["alice"]["status"] == "created"
+    assert cluster.control.counts()["create limitranges"] == 2  # committed but answered 500, then 409
+    assert len(cluster.objects("limitranges", "alice-workspace")) == 1
+    assert run(cluster, users=["alice"])["changed"] is False
+
+
+def test_a_409_for_an_object_that_is_not_ours_stays_a_failure(cluster, monkeypatch):
+    monkeypatch.setattr(client.time, "sleep", lambda seconds: None)
+    run(cluster, users=["alice"], quota={})
+    cluster.control.seed([{"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {
+        "name": "hubfleet-user-quota", "namespace": "alice-workspace"}, "spec": {"hard": {"pods": "1"}}}])
+    # The list did not see it (it carries no labels); the retried create meets someone else's object.
+    cluster.control.fault(verb="create", resource="resourcequotas", status=500)
+    result = run(cluster, users=["alice"])
+    assert failed(result, "create ResourceQuota alice-workspace/hubfleet-user-quota failed: 409")
+
+
+def test_a_project_request_committed_before_its_5xx_counts_as_done(openshift, monkeypatch):
+    monkeypatch.setattr(client.time, "sleep", lambda seconds: None)
+    openshift.control.fault(verb="create", resource="projectrequests", name="alice-workspace", status=504, commit=True)
+    result = run_module(user_project, openshift.kubeconfig, users=["alice", "carol"], **dict(BASE, context="emulator-developer"))
+    assert [u["status"] for u in result["users"]] == ["created", "created"]
+    assert openshift.control.counts()["create projectrequests"] == 3  # alice twice (500 then 409), carol once
+
+
+def test_a_server_that_stops_answering_fails_in_bounded_time_naming_the_call(cluster):
+    cluster.control.fault(verb="list", resource="resourcequotas", latency=30, count=10)
+    started = time.monotonic()
+    result = run(cluster, users=["alice"], request_timeout=1)
+    assert failed(result, "list ResourceQuota failed: no answer within request_timeout=1s")
+    assert time.monotonic() - started < 10

@@ -1,11 +1,13 @@
 """hubfleet.jupyterhub.user_pvc_reset against the emulated cluster, with KubeSpawner-made objects."""
+import json
+import time
+
 import pytest
 
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.errors import HubfleetError
 from ansible_collections.hubfleet.jupyterhub.plugins.modules import user_pvc_reset
 
 from .kubespawner_objects import user_objects
-from .modules import run_module
+from .modules import failed, run_module
 
 NAMESPACE = "jhub"
 
@@ -32,8 +34,7 @@ def names(cluster, plural, group=""):
 
 def test_a_running_server_is_refused_and_nothing_changes(hub):
     result = reset(hub, ["alice"])
-    assert isinstance(result, HubfleetError)
-    assert "user 'alice': the server is running (pod jupyter-alice)" in result.msg
+    assert failed(result, "user 'alice': the server is running (pod jupyter-alice)")
     assert hub.writes() == 0
     assert names(hub, "persistentvolumeclaims") == ["claim-alice", "claim-bob"]
 
@@ -62,7 +63,7 @@ def test_legacy_named_pvc_is_found(cluster):
     cluster.control.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}, legacy_pvc])
     result = reset(cluster, ["Carol.J"])
     entry = result["users"][0]
-    assert (entry["pvc"], entry["found_by"]) == ("claim--43arol-2e-4a", "name (escape scheme)")
+    assert (entry["pvc"], entry["found_by"]) == ("claim--43arol-2e-4a", "name and label (escape scheme)")
     assert names(cluster, "persistentvolumeclaims") == []
 
 
@@ -81,15 +82,14 @@ def test_unlabelled_pvc_is_refused_unless_forced(cluster):
     del pvc["metadata"]["labels"]["component"]
     cluster.control.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}, pvc])
     refused = reset(cluster, ["erin"])
-    assert isinstance(refused, HubfleetError) and "lacks the label component=singleuser-storage" in refused.msg
+    assert failed(refused, "lacks the label component=singleuser-storage")
     assert names(cluster, "persistentvolumeclaims") == ["claim-erin"]
     assert reset(cluster, ["erin"], force=True)["users"][0]["action"] == "deleted"
 
 
 def test_unknown_user_fails_naming_the_names_looked_for(hub):
     result = reset(hub, ["bob", "zoe"])
-    assert isinstance(result, HubfleetError)
-    assert "user 'zoe': no PVC found" in result.msg and "claim-zoe" in result.msg
+    assert failed(result, "user 'zoe': no PVC found", "claim-zoe")
     assert names(hub, "persistentvolumeclaims") == ["claim-alice", "claim-bob"]
 
 
@@ -127,10 +127,10 @@ def test_snapshot_is_ready_before_the_pvc_goes_and_recreate_gives_an_empty_twin(
 
 def test_a_failed_snapshot_keeps_the_pvc(hub):
     result = reset(hub, ["bob"], backup="snapshot", snapshot_class="no-such-class")
-    assert isinstance(result, HubfleetError)
-    assert "snapshot claim-bob-reset-" in result.msg and "the PVC was kept" in result.msg
-    assert result.details["users"][0]["action"] == "failed"
+    assert failed(result, "snapshot claim-bob-reset-", "it was deleted and the PVC kept")
+    assert result["users"][0]["action"] == "failed"
     assert names(hub, "persistentvolumeclaims") == ["claim-alice", "claim-bob"]
+    assert names(hub, "volumesnapshots", "snapshot.storage.k8s.io") == []  # a failed snapshot is no backup
 
 
 def test_shared_home_is_moved_aside_by_a_job_and_the_pvc_is_kept(cluster):
@@ -162,7 +162,7 @@ def test_a_pvc_other_users_mount_is_never_deleted(cluster):
     cluster.control.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}, share,
                           other_pod])
     result = reset(cluster, ["gina"], force=True)
-    assert isinstance(result, HubfleetError) and "also mounted by jupyter-henry" in result.msg
+    assert failed(result, "also mounted by jupyter-henry")
     assert names(cluster, "persistentvolumeclaims") == ["claim-gina"]
 
 
@@ -172,16 +172,144 @@ def test_a_job_that_never_finishes_times_out(cluster):
     cluster.control.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}, share])
     cluster.control.fault(verb="get", resource="jobs", status=404, count=100)
     result = reset(cluster, ["ivan"], shared_pvc="home-nfs", wait_timeout=2)
-    assert isinstance(result, HubfleetError) and "timed out after 2s waiting for job" in result.msg
+    assert failed(result, "timed out after 2s waiting for job")
 
 
 @pytest.mark.parametrize("params, expected", [
     ({"users": ["u%d" % n for n in range(11)]}, "11 users exceed max_users=10"),
     ({"users": ["bob", "bob"]}, "listed more than once: bob"),
-    ({"users": ["bob"], "hub_api_url": "http://127.0.0.1:1/hub/api"}, "hub_api_url and hub_api_token go together"),
+    ({"users": ["bob"], "hub_api_url": "http://127.0.0.1:1/hub/api"},
+     "parameters are required together: hub_api_url, hub_api_token"),
     ({"users": ["bob"], "shared_pvc": "home-nfs", "recreate": True}, "backup and recreate do not apply"),
 ])
 def test_guards_refuse_before_any_change(hub, params, expected):
     result = run_module(user_pvc_reset, hub.kubeconfig, namespace=NAMESPACE, **params)
-    assert isinstance(result, HubfleetError) and expected in result.msg
+    assert failed(result, expected)
     assert hub.writes() == 0
+
+
+# --- issue 7: never the wrong volume, refuse before any write, finish what was interrupted -------
+def seed(cluster, *objects):
+    cluster.control.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}, *objects])
+    cluster.control.reset()
+
+
+def test_a_volume_annotated_for_another_user_is_never_taken_by_name(cluster):
+    # KubeSpawner's escape scheme names a.b's volume claim-a-2eb: the safe-scheme name of user a-2eb.
+    pvc, _pod = user_objects("a.b", slug_scheme="escape")
+    assert pvc["metadata"]["name"] == "claim-a-2eb"
+    seed(cluster, pvc)
+    for force in (False, True):
+        result = reset(cluster, ["a-2eb"], force=force)
+        assert failed(result, "user 'a-2eb': no PVC found", "PVC claim-a-2eb is annotated for user 'a.b'")
+    assert cluster.writes() == 0 and names(cluster, "persistentvolumeclaims") == ["claim-a-2eb"]
+
+
+def test_a_volume_labelled_for_another_user_is_never_taken_by_name(cluster):
+    pvc, _pod = user_objects("kim")
+    pvc["metadata"]["name"] = "claim-lee"
+    del pvc["metadata"]["annotations"]
+    seed(cluster, pvc)
+    assert failed(reset(cluster, ["lee"], force=True), "PVC claim-lee is labelled for user 'kim'")
+    assert cluster.writes() == 0
+
+
+def test_a_name_match_without_any_ownership_mark_needs_force(cluster):
+    pvc, _pod = user_objects("mia")
+    del pvc["metadata"]["annotations"]
+    del pvc["metadata"]["labels"]["hub.jupyter.org/username"]
+    seed(cluster, pvc)
+    refused = reset(cluster, ["mia"])
+    assert failed(refused, "PVC claim-mia has the name KubeSpawner gives this user", "set force: true")
+    assert cluster.writes() == 0
+    assert reset(cluster, ["mia"], force=True)["users"][0]["found_by"] == "name only (escape scheme)"
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"namespace": ""}, "namespace: '' must not be empty"),
+    ({"namespace": "JHub"}, "namespace: 'JHub'"),
+    ({"users": ["bob", "alice"], "stop_server": True, "hub_api_url": "hub.example.org", "hub_api_token": "a-long-token"},
+     "hub_api_url: must be an http(s) URL"),
+    ({"pvc_name_template": "claim-{user}"}, "pvc_name_template: unknown field 'user'"),
+    ({"pod_name_template": "jupyter-{username"}, "pod_name_template:"),
+    ({"shared_pvc": "home-nfs", "home_subpath_template": "home"}, "home_subpath_template: 'home' names no user field"),
+    ({"shared_pvc": "home-nfs", "home_subpath_template": "../{username}"}, "home_subpath_template: '../bob'"),
+    ({"shared_pvc": "home-nfs", "home_subpath_template": "/srv/{username}"}, "home_subpath_template: '/srv/bob'"),
+    ({"shared_pvc": "home-nfs", "users": ["bobby", "bobcat"], "home_subpath_template": "home/{username:.3}"},
+     "users 'bobby' and 'bobcat' would both have 'home/bob'"),
+    ({"shared_pvc": "Home_NFS"}, "shared_pvc: 'Home_NFS'"),
+    ({"job_image": " "}, "job_image: must name an image"),
+    ({"wait_timeout": -1}, "wait_timeout: must be at least 1 second, not -1"),
+    ({"wait_sleep": 0}, "wait_sleep: must be at least 1 second, not 0"),
+    ({"max_users": 0}, "max_users: must be at least 1, not 0"),
+    ({"request_timeout": 0}, "request_timeout: must be at least 1 second"),
+])
+def test_bad_options_are_refused_naming_the_option_before_any_change(hub, params, expected):
+    params = dict({"users": ["bob"], "namespace": NAMESPACE}, **params)
+    result = run_module(user_pvc_reset, hub.kubeconfig, wait_sleep=params.pop("wait_sleep", 1), **params)
+    assert failed(result, expected)
+    assert hub.writes() == 0
+    assert names(hub, "persistentvolumeclaims") == ["claim-alice", "claim-bob"]
+
+
+def test_a_reset_interrupted_after_the_delete_is_finished_by_the_next_run(hub):
+    original = [p for p in hub.objects("persistentvolumeclaims", NAMESPACE) if p["metadata"]["name"] == "claim-bob"][0]
+    hub.control.fault(verb="create", resource="persistentvolumeclaims", status=403, message="quota says no")
+    broken = reset(hub, ["bob"], recreate=True)
+    assert failed(broken, "create PersistentVolumeClaim jhub/claim-bob failed: 403",
+                  "left behind: ConfigMap jhub/hubfleet-reset-claim-bob")
+    assert broken["changed"] is True  # the claim was deleted
+    assert broken["users"][0]["left"] == ["ConfigMap jhub/hubfleet-reset-claim-bob: what recreating PVC claim-bob "
+                                          "takes; a re-run finishes the reset"]
+    assert names(hub, "persistentvolumeclaims") == ["claim-alice"]
+
+    finished = reset(hub, ["bob"], recreate=True)
+    entry = finished["users"][0]
+    assert (entry["found_by"], entry["action"], entry["left"]) == ("reset record", "recreated", [])
+    fresh = [p for p in hub.objects("persistentvolumeclaims", NAMESPACE) if p["metadata"]["name"] == "claim-bob"][0]
+    assert fresh["metadata"]["uid"] != original["metadata"]["uid"]
+    assert fresh["spec"]["resources"] == original["spec"]["resources"]
+    assert "hubfleet-reset-claim-bob" not in names(hub, "configmaps")
+
+
+def test_a_reset_interrupted_after_the_recreate_is_not_done_twice(hub):
+    hub.control.fault(verb="delete", resource="configmaps", status=403)
+    assert failed(reset(hub, ["bob"], recreate=True), "delete ConfigMap hubfleet-reset-claim-bob failed: 403")
+    fresh_uid = [p for p in hub.objects("persistentvolumeclaims", NAMESPACE) if p["metadata"]["name"] == "claim-bob"][0]["metadata"]["uid"]
+    hub.control.reset()
+    finished = reset(hub, ["bob"], recreate=True)
+    assert finished["users"][0]["found_by"] == "reset record"
+    assert hub.control.counts().get("delete persistentvolumeclaims") is None  # the fresh claim is kept
+    assert [p["metadata"]["uid"] for p in hub.objects("persistentvolumeclaims", NAMESPACE)
+            if p["metadata"]["name"] == "claim-bob"] == [fresh_uid]
+    assert "hubfleet-reset-claim-bob" not in names(hub, "configmaps")
+
+
+def test_changed_is_false_when_the_first_write_fails(hub):
+    hub.control.fault(verb="create", resource="volumesnapshots", status=403)
+    result = reset(hub, ["bob"], backup="snapshot")
+    assert failed(result, "create VolumeSnapshot")
+    assert result["changed"] is False
+    assert names(hub, "persistentvolumeclaims") == ["claim-alice", "claim-bob"]
+
+
+def test_a_server_that_stops_answering_fails_in_bounded_time_naming_the_call(hub):
+    hub.control.fault(verb="list", resource="pods", latency=30, count=10)
+    started = time.monotonic()
+    result = reset(hub, ["bob"], request_timeout=1)
+    assert failed(result, "list Pod failed: no answer within request_timeout=1s")
+    assert time.monotonic() - started < 10
+
+
+def test_an_unexpected_error_is_one_clear_failure_through_the_entry_point(hub, monkeypatch):
+    def broken(*_args):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(user_pvc_reset, "plan_user", broken)
+    result = reset(hub, ["bob"], hub_api_url="http://127.0.0.1:1/hub/api", hub_api_token="s3cret-token",
+                   stop_server=True)
+    assert failed(result, "unexpected error in user_pvc_reset: RuntimeError: boom")
+    assert "s3cret-token" not in json.dumps(result)
+
+
+def test_unknown_options_are_refused_by_the_argument_spec(hub):
+    assert failed(reset(hub, ["bob"], recreat=True), "Unsupported parameters", "recreat")

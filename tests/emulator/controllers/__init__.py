@@ -9,8 +9,8 @@ from .authorization import access_review
 from .common import LOG, NODE
 from .lifecycle import check_immutable, removed, terminating
 from .namespaces import reconcile_namespace, reconcile_quota
-from .openshift import (instantiate, project_request, project_view, reconcile_buildconfig, reconcile_imagestream,
-                        reconcile_route)
+from .openshift import (current_user, instantiate, project_request, project_view, reconcile_buildconfig,
+                        reconcile_imagestream, reconcile_route)
 from .storage import reconcile_pv, reconcile_pvc, reconcile_volumesnapshot
 from .workloads import (reconcile_daemonset, reconcile_deployment, reconcile_job, reconcile_pod, reconcile_replicaset,
                         reconcile_service, reconcile_statefulset, scale_view)

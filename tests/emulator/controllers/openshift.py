@@ -1,4 +1,5 @@
-"""OpenShift: Routes are admitted, image streams get a repository, builds run and tag images, projects are requested."""
+"""OpenShift: Routes are admitted, image streams get a repository, builds run and tag images, projects are requested,
+users/~ names the caller."""
 import copy
 import hashlib
 
@@ -116,3 +117,9 @@ def project_request(cluster, body, user, dry_run):
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]})
     return project_view(created)
+
+
+def current_user(user):
+    """GET users/~: the caller as a User, built from the request's identity rather than stored. The emulator's
+    identities belong to no groups."""
+    return {"apiVersion": "user.openshift.io/v1", "kind": "User", "metadata": {"name": user}, "groups": []}
