@@ -19,7 +19,7 @@ import time
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.errors import HubfleetError
 
 try:
-    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
+    from kubernetes.dynamic.exceptions import DynamicApiError
     from urllib3.exceptions import HTTPError as TransportError
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 except ImportError:  # reported by AnsibleK8SModule's requirement check

@@ -30,7 +30,7 @@ description:
   - The user's RoleBinding is named after its role (C(hubfleet-user-access-<role>)). A role change
     creates the new binding before it removes the old one, so the user is never without access.
   - Throttling (429) and server errors (5xx) are retried with backoff. A create retried after a server
-    error that finds the object already there (409) counts as done when the object carries our marks:
+    error that finds the object already there (409) counts as done when the object carries our marks;
     the first attempt was committed after all. On any other failure the module stops, reports which
     users were completed, and a re-run converges. Every request is bounded by O(request_timeout).
 author:

@@ -15,7 +15,7 @@ description:
   - Resets the home volume of one or more JupyterHub users of a hub, so that their next start
     gets a fresh volume (and the image's files are copied in again).
   - Finds each user's PVC as KubeSpawner made it, by its C(hub.jupyter.org/username) and
-    C(hub.jupyter.org/servername) annotations. These decide: a PVC annotated (or labelled) for another
+    C(hub.jupyter.org/servername) annotations. These decide; a PVC annotated (or labelled) for another
     user or server is never taken, even with O(force).
   - Without annotations (KubeSpawner before version 4, which used the legacy C(escape) slug scheme),
     a PVC with the escape-scheme name from O(pvc_name_template) and the user's

@@ -109,8 +109,8 @@ def test_admin_may_impersonate_the_developer(emulator):
 
 @pytest.mark.parametrize("who,name", [("admin", "system:admin"), ("developer", "developer")])
 def test_user_tilde_is_the_calling_identity(dyn, developer, who, name):
-    users = {"admin": dyn, "developer": developer}[who].resources.get(api_version="user.openshift.io/v1",
-                                                                       kind="User")
+    client = {"admin": dyn, "developer": developer}[who]
+    users = client.resources.get(api_version="user.openshift.io/v1", kind="User")
     user = users.get(name="~")
     assert (user.apiVersion, user.kind, user.metadata.name) == ("user.openshift.io/v1", "User", name)
     assert user.groups == []

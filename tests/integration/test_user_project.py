@@ -270,8 +270,8 @@ def test_our_requested_project_survives_a_renamed_display_name(openshift):
     assert again["changed"] is False and openshift.writes() == 0
     pruned = run_module(user_project, openshift.kubeconfig, users=["carol"], prune=True, prune_confirm=True, **params)
     # A user no longer listed is known only by the display name, whatever it now says.
-    assert [(u["namespace"], u["status"]) for u in pruned["users"]] == [("carol-workspace", "unchanged"),
-                                                                         ("alice-workspace", "removed")]
+    statuses = [(u["namespace"], u["status"]) for u in pruned["users"]]
+    assert statuses == [("carol-workspace", "unchanged"), ("alice-workspace", "removed")]
 
 
 def test_prune_with_no_users_is_refused_unless_asked_in_so_many_words(cluster):
