@@ -49,7 +49,8 @@ NAMESPACED = [("v1", "ResourceQuota"), ("v1", "LimitRange"), (RBAC + "/v1", "Rol
 
 
 def selector(hub):
-    return "%s=hubfleet,%s=%s" % (MANAGED_BY, HUB_LABEL, hub)
+    """Our objects in users' projects: whatever else carries them may be removed when not wanted."""
+    return "%s=hubfleet,%s=user-project,%s=%s" % (MANAGED_BY, COMPONENT, HUB_LABEL, hub)
 
 
 def _user_entry(raw, index):
