@@ -12,11 +12,9 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import naming, validation
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import naming, ownership, validation
 
-MANAGED_BY = "app.kubernetes.io/managed-by"
-COMPONENT = "app.kubernetes.io/component"
-HUB_LABEL = "hubfleet.io/hub"
+COMPONENT = "user-project"
 USER_LABEL = "hub.jupyter.org/username"
 USER_ANNOTATION = "hub.jupyter.org/username"
 DISPLAY_NAME = "openshift.io/display-name"
@@ -50,7 +48,7 @@ NAMESPACED = [("v1", "ResourceQuota"), ("v1", "LimitRange"), (RBAC + "/v1", "Rol
 
 def selector(hub):
     """Our objects in users' projects: whatever else carries them may be removed when not wanted."""
-    return "%s=hubfleet,%s=user-project,%s=%s" % (MANAGED_BY, COMPONENT, HUB_LABEL, hub)
+    return ownership.selector(hub, COMPONENT)
 
 
 def _user_entry(raw, index):
@@ -65,7 +63,7 @@ def _user_entry(raw, index):
     return dict(raw), errors
 
 
-RESERVED_LABELS = frozenset([MANAGED_BY, COMPONENT, HUB_LABEL, USER_LABEL])
+RESERVED_LABELS = frozenset([ownership.MANAGED_BY, ownership.COMPONENT, ownership.HUB, USER_LABEL])
 
 
 def _reserved_label_errors(labels, where):
@@ -101,7 +99,8 @@ def option_errors(params):
     errors = []
     problem = validation.label_value_error(params["hub_name"]) if params["hub_name"] else "must not be empty"
     if problem:
-        errors.append("hub_name: %r %s (it is the value of the label %s)" % (params["hub_name"], problem, HUB_LABEL))
+        errors.append("hub_name: %r %s (it is the value of the label %s)" % (params["hub_name"], problem,
+                                                                                       ownership.HUB))
     if params["hub_namespace"]:
         problem = validation.dns_label_error(params["hub_namespace"])
         if problem:
@@ -178,8 +177,8 @@ def _user_errors(user, label):
 
 # --- desired objects ----------------------------------------------------------------------------
 def _metadata(user, hub, name=None, extra_labels=None):
-    labels = {MANAGED_BY: "hubfleet", COMPONENT: "user-project", HUB_LABEL: hub,
-              USER_LABEL: naming.label_slug(user["name"])}
+    labels = ownership.labels(hub, COMPONENT)
+    labels[USER_LABEL] = naming.label_slug(user["name"])
     labels.update(extra_labels or {})
     meta = {"name": name or user["namespace"], "labels": labels, "annotations": {USER_ANNOTATION: user["name"]}}
     if name:
@@ -250,9 +249,7 @@ def _marks(namespace):
 
 def labelled(namespace, hub):
     """Whether a namespace carries our labels for `hub` (it was created as a Namespace, not requested)."""
-    labels = _marks(namespace)[0]
-    return labels.get(MANAGED_BY) == "hubfleet" and labels.get(HUB_LABEL) == hub and \
-        labels.get(COMPONENT) == "user-project"
+    return ownership.owned(namespace, hub, COMPONENT)
 
 
 def requested_for(namespace, hub):
@@ -274,8 +271,8 @@ def whose(namespace, hub, me):
     labels, annotations = _marks(namespace)
     if labelled(namespace, hub):
         return "user %r of hub %r" % (annotations.get(USER_ANNOTATION), hub)
-    if labels.get(MANAGED_BY) == "hubfleet" and labels.get(HUB_LABEL):
-        return "hub %r (label %s)" % (labels[HUB_LABEL], HUB_LABEL)
+    if labels.get(ownership.MANAGED_BY) == ownership.MANAGER and labels.get(ownership.HUB):
+        return "hub %r (label %s)" % (labels[ownership.HUB], ownership.HUB)
     if requested_for(namespace, hub):
         return "%r, who requested it (this module runs as %r)" % (requested_by(namespace), me)
     return "someone else: it carries no hubfleet marks for hub %r" % hub

@@ -13,15 +13,14 @@ __metaclass__ = type
 import copy
 import json
 
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import naming
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import naming, ownership
 
 USER_ANNOTATION = "hub.jupyter.org/username"
 USER_LABEL = "hub.jupyter.org/username"
 SERVER_ANNOTATION = "hub.jupyter.org/servername"
 STORAGE_COMPONENT = "singleuser-storage"
 # What this module makes while resetting: snapshots, reset records, move-aside Jobs.
-RESET_LABELS = {"app.kubernetes.io/managed-by": "hubfleet", "app.kubernetes.io/component": "user-storage-reset"}
-RESET_SELECTOR = "app.kubernetes.io/managed-by=hubfleet,app.kubernetes.io/component=user-storage-reset"
+RESET_COMPONENT = "user-storage-reset"
 # Annotations the volume binding controllers set; a recreated claim must not carry them.
 BINDING_ANNOTATION_PREFIXES = ("pv.kubernetes.io/", "volume.beta.kubernetes.io/", "volume.kubernetes.io/")
 
@@ -125,7 +124,8 @@ def _reset_metadata(name, namespace, user, server_name):
     annotations = {USER_ANNOTATION: user}
     if server_name:
         annotations[SERVER_ANNOTATION] = server_name
-    return {"name": name, "namespace": namespace, "labels": dict(RESET_LABELS), "annotations": annotations}
+    return {"name": name, "namespace": namespace, "labels": ownership.labels(None, RESET_COMPONENT),
+            "annotations": annotations}
 
 
 def record_name(claim_name):
@@ -168,7 +168,7 @@ _MOVE_ASIDE = 'cd /share && if [ ! -e "$HOME_DIR" ]; then echo "no such director
 
 def archive_job(name, namespace, claim, home_dir, archive_dir, user, image):
     """A Job that moves a user's directory on a shared claim aside, keeping every file."""
-    labels = RESET_LABELS
+    labels = ownership.labels(None, RESET_COMPONENT)
     container = {"name": "move-aside", "image": image, "command": ["/bin/sh", "-c", _MOVE_ASIDE],
                  "env": [{"name": "HOME_DIR", "value": home_dir}, {"name": "ARCHIVE_DIR", "value": archive_dir}],
                  "volumeMounts": [{"name": "share", "mountPath": "/share"}],

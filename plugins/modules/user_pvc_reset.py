@@ -224,7 +224,7 @@ users:
 import copy
 import datetime
 
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import hub_api, naming, validation
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import hub_api, naming, ownership, validation
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import user_storage as storage
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.client import TIMEOUT_ARG_SPEC, Cluster
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.entry import execute
@@ -512,7 +512,7 @@ def _diff(plans, recreate):
 def _records(cluster, namespace):
     """Reset records left by interrupted runs, by (user, server)."""
     found = {}
-    for record in cluster.list("v1", "ConfigMap", storage.RESET_SELECTOR, namespace):
+    for record in cluster.list("v1", "ConfigMap", ownership.selector(None, storage.RESET_COMPONENT), namespace):
         annotations = record["metadata"].get("annotations") or {}
         found[(annotations.get(storage.USER_ANNOTATION), annotations.get(storage.SERVER_ANNOTATION, ""))] = record
     return found
