@@ -7,16 +7,18 @@ import sys
 
 import yaml
 
+from ansible_collections.hubfleet.jupyterhub.plugins.modules import user_project
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def play(playbook, inventory, *extra, callback="ansible.posix.json"):
+def play(playbook, inventory, *extra, callback="ansible.posix.json", env=None):
     """Run a playbook of this collection; returns (exit code, JSON callback result).
 
     KUBECONFIG points nowhere: the cluster is reached only through the inventory's cluster_*
     variables, as the shared auth block (playbooks/vars/cluster_auth.yml) passes them on."""
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK=callback, KUBECONFIG="/nonexistent/kubeconfig",
-               ANSIBLE_COLLECTIONS_PATH=str(REPO_ROOT / ".build" / "collections"))
+    env = dict(dict(os.environ, ANSIBLE_STDOUT_CALLBACK=callback, KUBECONFIG="/nonexistent/kubeconfig",
+                    ANSIBLE_COLLECTIONS_PATH=str(REPO_ROOT / ".build" / "collections")), **(env or {}))
     path = playbook if os.path.isabs(str(playbook)) else REPO_ROOT / "playbooks" / playbook
     command = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), str(path),
                "-i", str(inventory)] + list(extra)
@@ -134,3 +136,40 @@ def test_helm_incompatible_access_settings_fail_the_cluster_before_any_write(clu
     assert any("local: cluster_context cannot be combined with cluster_validate_certs" in message
                for message in messages(result))
     assert cluster.writes() == 0
+
+
+def test_both_operations_playbooks_run_for_real_on_the_local_inventory(cluster):
+    """The commands docs/user_projects.md and docs/user_storage.md show for `make site`'s cluster."""
+    local = REPO_ROOT / "inventory" / "local"
+    env = {"KUBECONFIG": str(cluster.kubeconfig)}
+    code, result = play(REPO_ROOT / "site.yml", local, env=env)
+    assert code == 0, messages(result)
+    code, result = play("precreate_user_projects.yml", local, "-e", "hub=demo", env=env)
+    assert code == 0, messages(result)
+    assert {"jupyterhub-demo-alice", "jupyterhub-demo-bob"} <= set(ns["metadata"]["name"] for ns in cluster.objects("namespaces"))
+    cluster.control.seed([yaml.safe_load((local / "files" / "claim-alice.yml").read_text())])
+    code, result = play("reset_user_storage.yml", local, "-e", "cluster=local hub=demo user=alice", env=env)
+    assert code == 0, messages(result)
+    assert "PVC jupyterhub-demo/claim-alice (annotations): deleted" in messages(result)
+    assert cluster.objects("persistentvolumeclaims", "jupyterhub-demo") == []
+
+
+def test_the_user_project_examples_are_safe_to_run_in_sequence(cluster, tmp_path):
+    """Run the module's EXAMPLES one after the other, as a reader would: the second (removing the
+    projects of users who left) must leave the remaining user's quota, limits and access alone."""
+    playbook = tmp_path / "examples.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "user_project EXAMPLES", "hosts": "clusters", "connection": "local", "gather_facts": False,
+        "vars": {"current_users": ["alice"]},
+        "module_defaults": {"hubfleet.jupyterhub.user_project": {"kubeconfig": str(cluster.kubeconfig)}},
+        "tasks": yaml.safe_load(user_project.EXAMPLES)}]))
+    code, result = play(playbook, write_inventory(tmp_path / "hosts.yml", cluster, []))
+    assert code == 0, messages(result)
+    first, second = [t["hosts"]["local"] for t in result["plays"][0]["tasks"]]
+    assert [u["status"] for u in first["users"]] == ["created", "created"]
+    assert [(u["name"], u["status"]) for u in second["users"]] == [("alice", "unchanged"),
+                                                                    ("Bob.Smith@example.org", "removed")]
+    assert cluster.objects("resourcequotas", "alice-workspace")[0]["spec"]["hard"]["requests.cpu"] == "2"
+    assert cluster.objects("limitranges", "alice-workspace")
+    assert [r["metadata"]["name"] for r in cluster.objects("roles", "alice-workspace", "rbac.authorization.k8s.io")] == \
+        ["hubfleet-hub-spawner"]
