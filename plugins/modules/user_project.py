@@ -57,7 +57,9 @@ options:
     description:
       - The namespace name. Fields are those of KubeSpawner's templates, among them
         C({username}) (the user name slugged with O(slug_scheme)) and C({hubnamespace}).
-      - Use C({hubnamespace}-{username}) for KubeSpawner's C(enable_user_namespaces) layout.
+      - Use C({hubnamespace}-{username}) for KubeSpawner's C(enable_user_namespaces) layout. It is also
+        the template to choose when two hubs share a cluster, where the default gives a user of each
+        hub the same namespace (the second hub's call then fails for that user, naming the owner).
     type: str
     default: "{username}-workspace"
   hub_namespace:
