@@ -36,8 +36,34 @@ molecule: setup
 test: setup
 	$(MAKE) lint sanity molecule unit contract integration
 
+# The emulated cluster of `make site` and `make cluster-up`, kept between runs in EMULATOR_STATE
+# (docs/emulator.md). `make site` uses the emulator of `make cluster-up` when it runs, else one of its own.
+EMULATOR_STATE ?= .cache/emulator
+EMULATOR := $(PY) -m tests.emulator
+EMULATOR_KUBECONFIG = $(abspath $(EMULATOR_STATE))/kubeconfig
+EMULATOR_MAKE = make$(if $(filter-out .cache/emulator,$(EMULATOR_STATE)), EMULATOR_STATE=$(EMULATOR_STATE))
+.PHONY: cluster-up cluster-down cluster-reset
+
 site: setup
-	$(PY) -m tests.emulator run --kubeconfig .cache/emulator/kubeconfig -- ansible-playbook site.yml -i inventory/local
+	$(EMULATOR) run --state-dir $(EMULATOR_STATE) --kubeconfig $(EMULATOR_KUBECONFIG) -- ansible-playbook site.yml -i inventory/local
+	@if $(EMULATOR) status --state-dir $(EMULATOR_STATE) >/dev/null; then \
+	  echo "The emulated cluster is still running: export KUBECONFIG=$(EMULATOR_KUBECONFIG); $(EMULATOR_MAKE) cluster-down stops it."; \
+	else \
+	  echo "The emulated cluster is stopped, its state kept in $(EMULATOR_STATE): $(EMULATOR_MAKE) cluster-up serves it again, with the kubeconfig $(EMULATOR_KUBECONFIG)."; \
+	fi
+
+cluster-up: setup
+	$(EMULATOR) start --state-dir $(EMULATOR_STATE) --kubeconfig $(EMULATOR_KUBECONFIG)
+	@echo "$(EMULATOR_MAKE) cluster-down stops it (its state is kept), $(EMULATOR_MAKE) cluster-reset forgets it. For kubectl, helm and ansible:"
+	@echo "export KUBECONFIG=$(EMULATOR_KUBECONFIG)"
+
+cluster-down: setup
+	$(EMULATOR) stop --state-dir $(EMULATOR_STATE)
+	@echo "The emulated cluster is stopped, its state kept in $(EMULATOR_STATE): $(EMULATOR_MAKE) cluster-up serves it again."
+
+cluster-reset: setup
+	$(EMULATOR) stop --state-dir $(EMULATOR_STATE) --forget
+	@echo "The emulated cluster is stopped and its state forgotten: the next $(EMULATOR_MAKE) site or cluster-up starts afresh."
 
 bench: setup
 	$(PY) -m pytest tests/bench -q

@@ -4,7 +4,7 @@ import datetime
 import secrets
 import uuid
 
-from . import controllers, defaults, errors, patches, selectors, validation
+from . import controllers, defaults, errors, patches, persistence, selectors, validation
 from .errors import ApiError
 from .resources import Catalogue
 from .store import Store
@@ -25,12 +25,21 @@ def _spec_of(obj):
 
 
 class Cluster:
-    def __init__(self, openshift=True):
+    def __init__(self, openshift=True, saved=None):
+        """A new cluster, or the one `saved` (what dump() gave) when given."""
+        self.openshift = openshift
         self.catalogue = Catalogue(openshift=openshift)
         self.store = Store()
         self.lock = self.store.lock
         with self.lock:
-            controllers.bootstrap(self)
+            if saved:
+                self.store.load(saved)
+            else:
+                controllers.bootstrap(self)
+
+    def dump(self):
+        """The cluster as JSON data, for persistence.write(); call it under the lock."""
+        return {"flavour": persistence.flavour(self.openshift), **self.store.dump()}
 
     def res(self, plural, group=""):
         for res in self.catalogue.resources:

@@ -8,7 +8,7 @@ import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import controllers, protobuf
+from . import controllers, persistence, protobuf
 from .cluster import ADMIN, TOKENS, Cluster
 from .control import Control, Stopped
 from .errors import ApiError
@@ -357,9 +357,13 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port=0, openshift=True, verbose=False):
+    def __init__(self, port=0, openshift=True, verbose=False, state_dir=None):
+        """With `state_dir`, serve the cluster saved there (if any) and save it there on stop()
+        (persistence.StateError when it cannot be loaded)."""
+        self.state_dir = state_dir
+        saved = persistence.read(state_dir, openshift) if state_dir else None
         super().__init__(("127.0.0.1", port), Handler)
-        self.cluster = Cluster(openshift=openshift)
+        self.cluster = Cluster(openshift=openshift, saved=saved)
         # Set by stop(): watches end and requests waiting out a latency fault are dropped.
         self.stopping = threading.Event()
         self.control = Control(self.cluster, self.stopping)
@@ -375,3 +379,10 @@ class EmulatorServer(ThreadingHTTPServer):
             self.cluster.store.changed.notify_all()
         self.shutdown()
         self.server_close()
+        self.save()
+
+    def save(self):
+        """Write the cluster to the state directory, if there is one."""
+        if self.state_dir:
+            with self.cluster.lock:
+                persistence.write(self.state_dir, self.cluster.dump())

@@ -51,8 +51,24 @@ class Store:
                             copy.deepcopy(obj), copy.deepcopy(previous)))
         self.changed.notify_all()
 
+    def dump(self):
+        """The objects and the resourceVersion counter as JSON data; the event log is not kept."""
+        return {"resourceVersion": self.resource_version,
+                "objects": [{"group": group, "plural": plural, "object": obj}
+                            for (group, plural, _namespace, _name), obj in self.objects.items()]}
+
+    def load(self, saved):
+        """Take back what dump() gave. Watches start afresh: one from an older resourceVersion gets 410."""
+        self.objects = {}
+        for entry in saved["objects"]:
+            meta = entry["object"]["metadata"]
+            self.objects[(entry["group"], entry["plural"], meta.get("namespace", ""), meta["name"])] = entry["object"]
+        self.resource_version = int(saved["resourceVersion"])
+        self.events.clear()
+
     def events_since(self, version):
         return [event for event in self.events if event[0] > version]
 
     def oldest_event(self):
-        return self.events[0][0] if self.events else self.resource_version
+        # No event yet (a loaded store): the next write is the oldest a watch can still be told about.
+        return self.events[0][0] if self.events else self.resource_version + 1
