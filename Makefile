@@ -8,7 +8,7 @@ PY := $(CURDIR)/.venv/bin/python
 # This checkout as hubfleet.jupyterhub (linked by setup), for ansible, molecule and pytest-ansible.
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 
-.PHONY: setup lint sanity unit contract integration molecule test site bench changelog
+.PHONY: setup lint sanity unit contract integration molecule test site bench changelog ee
 
 setup:
 	bash scripts/setup.sh
@@ -30,8 +30,10 @@ contract: setup
 integration: setup
 	$(PY) -m pytest tests/integration
 
+# MOLECULE_GLOB: only the CI scenario, so that molecule leaves no state behind for `default` (kind),
+# which would warn "modified since created" on a later clone (docs/molecule.md).
 molecule: setup
-	molecule test -s emulated
+	MOLECULE_GLOB=molecule/emulated/molecule.yml molecule test -s emulated
 
 test: setup
 	$(MAKE) lint sanity molecule unit contract integration
@@ -64,6 +66,13 @@ cluster-down: setup
 cluster-reset: setup
 	$(EMULATOR) stop --state-dir $(EMULATOR_STATE) --forget
 	@echo "The emulated cluster is stopped and its state forgotten: the next $(EMULATOR_MAKE) site or cluster-up starts afresh."
+
+# The AWX / AAP execution environment with this collection in it (needs podman or docker; docs/awx.md).
+ee: setup
+	rm -rf .build/ee
+	ansible-galaxy collection build --output-path .build/ee
+	mv .build/ee/hubfleet-jupyterhub-*.tar.gz .build/ee/hubfleet-jupyterhub.tar.gz
+	ansible-builder build --tag hubfleet-jupyterhub-ee
 
 bench: setup
 	$(PY) -m pytest tests/bench -q

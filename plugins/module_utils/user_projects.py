@@ -99,8 +99,8 @@ def option_errors(params):
     errors = []
     problem = validation.label_value_error(params["hub_name"]) if params["hub_name"] else "must not be empty"
     if problem:
-        errors.append("hub_name: %r %s (it is the value of the label %s)" % (params["hub_name"], problem,
-                                                                                       ownership.HUB))
+        errors.append("hub_name: %r %s (it is the value of the label %s)"
+                      % (params["hub_name"], problem, ownership.HUB))
     if params["hub_namespace"]:
         problem = validation.dns_label_error(params["hub_namespace"])
         if problem:

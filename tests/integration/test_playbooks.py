@@ -167,8 +167,8 @@ def test_the_user_project_examples_are_safe_to_run_in_sequence(cluster, tmp_path
     assert code == 0, messages(result)
     first, second = [t["hosts"]["local"] for t in result["plays"][0]["tasks"]]
     assert [u["status"] for u in first["users"]] == ["created", "created"]
-    assert [(u["name"], u["status"]) for u in second["users"]] == [("alice", "unchanged"),
-                                                                    ("Bob.Smith@example.org", "removed")]
+    outcome = [(u["name"], u["status"]) for u in second["users"]]
+    assert outcome == [("alice", "unchanged"), ("Bob.Smith@example.org", "removed")]
     assert cluster.objects("resourcequotas", "alice-workspace")[0]["spec"]["hard"]["requests.cpu"] == "2"
     assert cluster.objects("limitranges", "alice-workspace")
     assert [r["metadata"]["name"] for r in cluster.objects("roles", "alice-workspace", "rbac.authorization.k8s.io")] == \
