@@ -348,12 +348,20 @@ def _shared_plan(params, user, pvcs, plan, stamp):
     return plan
 
 
-def _resumed_plan(plan, record, pvc):
+def _resumed_plan(plan, record, pvcs, server):
     """Finish a reset that an earlier run left after writing its record (see Resetter.delete_claim)."""
     claim, reset_uid = storage.recorded(record)
-    plan.update(pvc=claim["metadata"]["name"], found_by="reset record", action="recreated", claim=claim,
+    name, user = claim["metadata"]["name"], plan["name"]
+    live = next((p for p in pvcs if p["metadata"]["name"] == name), None)
+    # A record is only as good as its marks: it never hands over a volume that is someone else's.
+    for what, obj in (("the claim it records", claim), ("PVC %s" % name, live)):
+        elsewhere = obj is not None and storage.attributed_elsewhere(obj, user, server)
+        if elsewhere:
+            raise HubfleetError("user %r: reset record %s is not this user's: %s %s; remove the record if it is "
+                                "stale" % (user, record["metadata"]["name"], what, elsewhere))
+    plan.update(pvc=name, found_by="reset record", action="recreated", claim=claim,
                 record=record["metadata"]["name"], resumed=True)
-    if pvc is not None and pvc["metadata"].get("uid") != reset_uid:
+    if live is not None and live["metadata"].get("uid") != reset_uid:
         plan["claim_done"] = True  # the claim was already made again: only the record is left
     return plan
 
@@ -369,10 +377,10 @@ def plan_user(params, user, pvcs, pods, records, stamp):
                 record=None, left=[])
     if params["shared_pvc"]:
         return _shared_plan(params, user, pvcs, plan, stamp)
-    pvc, found, refusals = storage.find_claim(pvcs, user, server, params["pvc_name_template"])
     record = records.get((user, server))
     if record is not None:
-        return _resumed_plan(plan, record, pvc)
+        return _resumed_plan(plan, record, pvcs, server)
+    pvc, found, refusals = storage.find_claim(pvcs, user, server, params["pvc_name_template"])
     if pvc is None:
         names = sorted(set(storage.candidate_names(params["pvc_name_template"], user, server).values()))
         raise HubfleetError("user %r: no PVC found (none annotated for this user, none named %s%s)"

@@ -313,3 +313,21 @@ def test_an_unexpected_error_is_one_clear_failure_through_the_entry_point(hub, m
 
 def test_unknown_options_are_refused_by_the_argument_spec(hub):
     assert failed(reset(hub, ["bob"], recreat=True), "Unsupported parameters", "recreat")
+
+
+def test_a_reset_record_never_hands_over_another_users_volume(hub):
+    # A record (as an interrupted run of ours leaves one) for bob that names alice's claim.
+    alice = [p for p in hub.objects("persistentvolumeclaims", NAMESPACE) if p["metadata"]["name"] == "claim-alice"][0]
+    forged = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "hubfleet-reset-claim-bob", "namespace": NAMESPACE,
+        "labels": {"app.kubernetes.io/managed-by": "hubfleet", "app.kubernetes.io/component": "user-storage-reset"},
+        "annotations": {"hub.jupyter.org/username": "bob"}},
+        "data": {"claim": json.dumps({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                                      "metadata": {"name": "claim-alice", "namespace": NAMESPACE}}),
+                 "uid": alice["metadata"]["uid"]}}
+    hub.control.seed([forged])
+    hub.control.reset()
+    result = reset(hub, ["bob"], recreate=True, force=True)
+    assert failed(result, "reset record hubfleet-reset-claim-bob is not this user's: PVC claim-alice is annotated "
+                          "for user 'alice'")
+    assert hub.writes() == 0 and names(hub, "persistentvolumeclaims") == ["claim-alice", "claim-bob"]
