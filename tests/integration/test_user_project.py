@@ -1,4 +1,5 @@
 """hubfleet.jupyterhub.user_project against the emulated cluster, as OpenShift and as Kubernetes."""
+import socket
 import time
 
 import kubernetes
@@ -6,6 +7,8 @@ import pytest
 
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import client
 from ansible_collections.hubfleet.jupyterhub.plugins.modules import user_project
+
+from tests.emulator.__main__ import write_kubeconfig
 
 from .modules import failed, run_module
 
@@ -378,3 +381,19 @@ def test_a_server_that_stops_answering_fails_in_bounded_time_naming_the_call(clu
     result = run(cluster, users=["alice"], request_timeout=1)
     assert failed(result, "list ResourceQuota failed: no answer within request_timeout=1s")
     assert time.monotonic() - started < 10
+
+
+def test_an_api_server_that_never_answers_discovery_fails_in_bounded_time(tmp_path):
+    """kubernetes.core's client asks the server as it is made, without a time limit of its own."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections complete in the backlog; nothing is ever read or answered
+    kubeconfig = tmp_path / "kubeconfig"
+    write_kubeconfig(kubeconfig, "http://127.0.0.1:%d" % silent.getsockname()[1])
+    try:
+        started = time.monotonic()
+        result = run_module(user_project, kubeconfig, users=["alice"], request_timeout=1)
+        assert failed(result, "the API server did not answer discovery within request_timeout=1s")
+        assert time.monotonic() - started < 10
+    finally:
+        silent.close()
