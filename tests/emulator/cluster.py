@@ -4,7 +4,7 @@ import datetime
 import secrets
 import uuid
 
-from . import controllers, defaults, errors, patches, persistence, selectors, validation
+from . import controllers, defaults, errors, patches, persistence, quota, selectors, validation
 from .errors import ApiError
 from .resources import Catalogue
 from .store import Store
@@ -122,6 +122,18 @@ class Cluster:
             raise errors.forbidden_object(res, name, f"unable to create new content in namespace {namespace} "
                                                      "because it is being terminated")
 
+    def _admit(self, res, body):
+        """The admission plugins of a create, in the server's order: LimitRanger and DefaultStorageClass fill in
+        defaults, then ResourceQuota may refuse."""
+        namespace = body["metadata"].get("namespace")
+        if res.plural == "pods":
+            defaults.apply_limit_ranges(body, self.store.items(self.res("limitranges"), namespace))
+        if res.plural == "persistentvolumeclaims" and "storageClassName" not in body["spec"]:
+            default_class = controllers.default_storage_class(self)
+            if default_class is not None:
+                body["spec"]["storageClassName"] = default_class["metadata"]["name"]
+        quota.check(self, res, body)
+
     def create(self, res, namespace, body, user=ADMIN, dry_run=False, keep_status=False):
         self.authorize(user, "create", res, namespace)
         if res.plural in controllers.CREATE_HANDLERS:
@@ -137,12 +149,13 @@ class Cluster:
         defaults.apply(res, body)
         validation.validate(res, body)
         self._require_namespace(res, namespace, meta["name"])
-        if self.store.get(res, namespace, meta["name"]) is not None:
-            raise errors.already_exists(res, meta["name"])
         if res.has_status and not keep_status:
             body.pop("status", None)
         for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
             meta.pop(key, None)
+        self._admit(res, body)
+        if self.store.get(res, namespace, meta["name"]) is not None:
+            raise errors.already_exists(res, meta["name"])
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now()
         if "spec" in body and res.plural != "namespaces":

@@ -1,7 +1,9 @@
 """The server-side defaults that clients read back (rollout strategies, job limits, ...).
 
 helm's readiness checks dereference some of them (a Job's backoffLimit), kubectl's rollout
-status reads the update strategies.
+status reads the update strategies. A container's limits stand for its missing requests, and
+LimitRange defaults fill in what a new pod's containers leave unset (the LimitRanger admission
+plugin), both before quota admission counts the pod.
 """
 import copy
 
@@ -32,6 +34,36 @@ def apply(res, obj):
     if res.plural == "limitranges":
         for item in spec.get("limits") or []:
             _default_container_limits(item)
+    if res.plural == "pods":
+        for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+            resources = container.get("resources") if isinstance(container, dict) else None
+            if isinstance(resources, dict) and isinstance(resources.get("limits"), dict) and resources["limits"]:
+                resources["requests"] = {**resources["limits"], **(resources.get("requests") or {})}
+
+
+def apply_limit_ranges(pod, limit_ranges):
+    """Give a new pod's containers the default limits and requests of the namespace's LimitRanges, and say so
+    in the `kubernetes.io/limit-ranger` annotation."""
+    spec = pod.get("spec") or {}
+    for limit_range in limit_ranges:
+        defaults = {"limits": {}, "requests": {}}
+        for item in (limit_range.get("spec") or {}).get("limits") or []:
+            if item.get("type") == "Container":
+                defaults["limits"].update(item.get("default") or {})
+                defaults["requests"].update(item.get("defaultRequest") or {})
+        notes = []
+        for kind, key in (("container", "containers"), ("init container", "initContainers")):
+            for container in [c for c in spec.get(key) or [] if isinstance(c, dict)]:
+                for field, word in (("requests", "request"), ("limits", "limit")):
+                    present = (container.get("resources") or {}).get(field) or {}
+                    added = sorted(set(defaults[field]) - set(present))
+                    if added:
+                        amounts = {**present, **{resource: defaults[field][resource] for resource in added}}
+                        container["resources"] = {**(container.get("resources") or {}), field: amounts}
+                        notes.append(f"{', '.join(added)} {word} for {kind} {container.get('name', '')}")
+        if notes:
+            pod["metadata"].setdefault("annotations", {})["kubernetes.io/limit-ranger"] = \
+                "LimitRanger plugin set: " + "; ".join(notes)
 
 
 def _default_container_limits(item):

@@ -1,13 +1,13 @@
 """The subset of API server validation that callers of a real cluster run into."""
 import re
 
+from . import quantity
 from .errors import ApiError, invalid
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
 QUANTITY_MESSAGE = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 
 LABEL_NAMED = {"namespaces", "services"}
@@ -71,6 +71,16 @@ def check_labels(labels):
     return causes
 
 
+def _is_quantity(amount):
+    if isinstance(amount, bool) or not isinstance(amount, (str, int, float)):
+        return False
+    try:
+        quantity.parse(amount)
+    except ValueError:
+        return False
+    return True
+
+
 def check_quantities(res, obj):
     """Raise 400 like the server's decoder does for a malformed quantity anywhere in the spec."""
     stack = [obj]
@@ -84,9 +94,7 @@ def check_quantities(res, obj):
         for key, value in node.items():
             if key in QUANTITY_MAPS and isinstance(value, dict):
                 for amount in value.values():
-                    if isinstance(amount, (int, float)) and not isinstance(amount, bool):
-                        continue
-                    if not isinstance(amount, str) or not QUANTITY.match(amount):
+                    if not _is_quantity(amount):
                         raise ApiError(400, f'{res.kind} in version "{res.version}" cannot be handled as a '
                                             f"{res.kind}: {QUANTITY_MESSAGE}")
             else:

@@ -8,10 +8,10 @@ from ..errors import ApiError
 from .authorization import access_review
 from .common import LOG, NODE
 from .lifecycle import check_immutable, removed, terminating
-from .namespaces import reconcile_namespace, reconcile_quota
+from .namespaces import recount_quotas, reconcile_namespace, reconcile_quota
 from .openshift import (current_user, instantiate, project_request, project_view, reconcile_buildconfig,
                         reconcile_imagestream, reconcile_route)
-from .storage import reconcile_pv, reconcile_pvc, reconcile_volumesnapshot
+from .storage import default_storage_class, reconcile_pv, reconcile_pvc, reconcile_volumesnapshot
 from .workloads import (reconcile_daemonset, reconcile_deployment, reconcile_job, reconcile_pod, reconcile_replicaset,
                         reconcile_service, reconcile_statefulset, scale_view)
 
@@ -57,6 +57,7 @@ def reconcile(cluster, res, obj):
     handler = RECONCILERS.get(res.plural)
     if handler and not obj["metadata"].get("deletionTimestamp"):
         handler(cluster, res, obj)
+    recount_quotas(cluster, res, obj)
 
 
 def log_text(res, obj):

@@ -2,7 +2,7 @@
 import copy
 
 from .. import errors
-from .namespaces import finalize_namespace
+from .namespaces import finalize_namespace, recount_quotas
 from .storage import PV_PROTECTION, drop_finalizer, release_protected_claims, release_volume
 
 IMMUTABLE_SELECTORS = {"deployments", "statefulsets", "daemonsets", "replicasets"}
@@ -32,6 +32,7 @@ def check_immutable(res, live, body):
 
 def terminating(cluster, res, obj):
     """An object got a deletionTimestamp; finish what the real controllers would."""
+    recount_quotas(cluster, res, obj)  # a pod being deleted no longer counts
     if res.plural == "namespaces":
         name = obj["metadata"]["name"]
         body = copy.deepcopy(obj)
@@ -49,6 +50,7 @@ def terminating(cluster, res, obj):
 
 def removed(cluster, res, obj):
     namespace = obj["metadata"].get("namespace")
+    recount_quotas(cluster, res, obj)
     if res.plural == "pods":
         release_protected_claims(cluster, namespace)
     elif res.plural == "persistentvolumeclaims":

@@ -1,6 +1,8 @@
 """Namespaces: active with their default objects, quota status, and gone once empty."""
 import copy
 
+from .. import quota
+
 
 def reconcile_namespace(cluster, res, ns):
     if ns.get("status", {}).get("phase"):
@@ -17,10 +19,16 @@ def reconcile_namespace(cluster, res, ns):
         "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nemulator\n-----END CERTIFICATE-----\n"}})
 
 
-def reconcile_quota(cluster, res, quota):
-    hard = dict(quota.get("spec", {}).get("hard", {}))
-    used = {key: quota.get("status", {}).get("used", {}).get(key, "0") for key in hard}
-    cluster.set_status(res, quota, {"hard": hard, "used": used})
+def reconcile_quota(cluster, res, obj):
+    cluster.set_status(res, obj, quota.status(cluster, obj))
+
+
+def recount_quotas(cluster, res, obj):
+    """Keep status.used of the namespace's quotas current after a pod or claim was written or removed."""
+    if res.plural in quota.USAGE:
+        quota_res = cluster.res("resourcequotas")
+        for item in cluster.store.items(quota_res, obj["metadata"]["namespace"]):
+            reconcile_quota(cluster, quota_res, item)
 
 
 def finalize_namespace(cluster, name):

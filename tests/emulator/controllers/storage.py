@@ -7,7 +7,7 @@ PVC_PROTECTION = "kubernetes.io/pvc-protection"
 PV_PROTECTION = "kubernetes.io/pv-protection"
 
 
-def _default_storage_class(cluster):
+def default_storage_class(cluster):
     for sc in cluster.store.items(cluster.res("storageclasses", "storage.k8s.io")):
         if (sc["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true":
             return sc
@@ -48,7 +48,7 @@ def reconcile_pvc(cluster, res, pvc):
 def _provision(cluster, pvc):
     class_name = pvc["spec"].get("storageClassName")
     sc_res = cluster.res("storageclasses", "storage.k8s.io")
-    storage_class = _default_storage_class(cluster) if class_name is None else \
+    storage_class = default_storage_class(cluster) if class_name is None else \
         cluster.store.get(sc_res, None, class_name) if class_name else None
     if storage_class is None:
         return None

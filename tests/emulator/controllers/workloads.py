@@ -2,12 +2,16 @@
 import copy
 import secrets
 
+from ..errors import ApiError
 from .common import (HASH_ALPHABET, LOG, NODE, conditions, marked_failed, now, owned_by, owner_ref, stored, template_hash,
                      without_zeros)
+from .namespaces import recount_quotas
 from .storage import release_protected_claims
 
 
 def _ensure_pods(cluster, owner, template, names, extra_labels=None):
+    """Create the missing pods in order. A pod the API refuses (403, an exceeded quota) stops the creating, as
+    in the real controllers; its message is returned for the owner's status."""
     pods = cluster.res("pods")
     namespace = owner["metadata"]["namespace"]
     current = [p for p in cluster.store.items(pods, namespace) if owned_by(p, owner)]
@@ -23,7 +27,25 @@ def _ensure_pods(cluster, owner, template, names, extra_labels=None):
         meta.setdefault("labels", {}).update(extra_labels or {})
         spec = copy.deepcopy(template.get("spec", {}))
         spec.setdefault("nodeName", NODE)
-        cluster.create(pods, namespace, {"metadata": meta, "spec": spec})
+        refused = _refused(cluster, pods, namespace, {"metadata": meta, "spec": spec})
+        if refused:
+            return refused
+    return None
+
+
+def _refused(cluster, res, namespace, body):
+    """Create as a controller: the message if the API forbids it (quota), else None."""
+    try:
+        cluster.create(res, namespace, body)
+    except ApiError as exc:
+        if exc.code != 403:
+            raise
+        return exc.message
+    return None
+
+
+def _owned_pods(cluster, owner):
+    return [p for p in cluster.store.items(cluster.res("pods"), owner["metadata"]["namespace"]) if owned_by(p, owner)]
 
 
 def _random_names(prefix, count, existing):
@@ -56,12 +78,17 @@ def reconcile_deployment(cluster, res, dep):
     rs["spec"] = {"replicas": replicas, "selector": selector, "template": template}
     rs = cluster.system_put(rs_res, rs)
     reconcile_replicaset(cluster, rs_res, rs)
+    rs_status = stored(cluster, rs_res, rs).get("status", {})
+    ready = rs_status.get("readyReplicas", 0)
     dep = stored(cluster, res, dep)
-    status = without_zeros({"observedGeneration": dep["metadata"].get("generation", 1), "replicas": replicas,
-                            "updatedReplicas": replicas, "readyReplicas": replicas,
-                            "availableReplicas": replicas})
-    status["conditions"] = conditions(dep.get("status", {}).get("conditions"), [
-        ("Available", "True", "MinimumReplicasAvailable"), ("Progressing", "True", "NewReplicaSetAvailable")])
+    status = without_zeros({"observedGeneration": dep["metadata"].get("generation", 1), "replicas": ready,
+                            "updatedReplicas": ready, "readyReplicas": ready, "availableReplicas": ready,
+                            "unavailableReplicas": replicas - ready})
+    wanted = [("Available", "True", "MinimumReplicasAvailable"), ("Progressing", "True", "NewReplicaSetAvailable")]
+    if ready < replicas:
+        wanted = [("Available", "False", "MinimumReplicasUnavailable"), ("Progressing", "True", "ReplicaSetUpdated")]
+    failure = [dict(c) for c in rs_status.get("conditions", []) if c["type"] == "ReplicaFailure"]
+    status["conditions"] = conditions(dep.get("status", {}).get("conditions"), wanted) + failure
     cluster.set_status(res, dep, status)
 
 
@@ -69,43 +96,59 @@ def reconcile_replicaset(cluster, res, rs):
     replicas = rs["spec"].get("replicas", 1)
     pods = [p["metadata"]["name"] for p in cluster.store.items(cluster.res("pods"), rs["metadata"]["namespace"])
             if owned_by(p, rs)]
-    _ensure_pods(cluster, rs, rs["spec"].get("template", {}),
-                 _random_names(rs["metadata"]["name"], replicas, pods))
+    refused = _ensure_pods(cluster, rs, rs["spec"].get("template", {}),
+                           _random_names(rs["metadata"]["name"], replicas, pods))
     rs = stored(cluster, res, rs)
-    cluster.set_status(res, rs, {
-        "replicas": replicas, **without_zeros({
-            "readyReplicas": replicas, "availableReplicas": replicas, "fullyLabeledReplicas": replicas}),
-        "observedGeneration": rs["metadata"].get("generation", 1)})
+    ready = len(_owned_pods(cluster, rs))
+    status = {"replicas": ready, **without_zeros({
+        "readyReplicas": ready, "availableReplicas": ready, "fullyLabeledReplicas": ready}),
+        "observedGeneration": rs["metadata"].get("generation", 1)}
+    if refused:
+        status["conditions"] = _failed_create(rs, refused)
+    cluster.set_status(res, rs, status)
+
+
+def _failed_create(owner, message):
+    """The ReplicaFailure condition the ReplicaSet controller sets when the API refuses a pod."""
+    failure = conditions(owner.get("status", {}).get("conditions"), [("ReplicaFailure", "True", "FailedCreate")])
+    return [dict(failure[0], message=message)]
 
 
 def reconcile_statefulset(cluster, res, sts):
     spec, meta = sts["spec"], sts["metadata"]
     replicas, name = spec.get("replicas", 1), meta["name"]
     revision = f"{name}-{template_hash(spec.get('template', {}))}"
-    names = [f"{name}-{i}" for i in range(replicas)]
-    for claim in spec.get("volumeClaimTemplates", []):
-        for pod_name in names:
+    names, refused = [], None
+    pvc_res = cluster.res("persistentvolumeclaims")
+    # Pod by pod, in order, its claims first; a refused claim leaves the pod and those after it out.
+    for pod_name in [f"{name}-{i}" for i in range(replicas)]:
+        for claim in spec.get("volumeClaimTemplates", []):
             pvc_name = f"{claim['metadata']['name']}-{pod_name}"
-            if cluster.store.get(cluster.res("persistentvolumeclaims"), meta["namespace"], pvc_name) is None:
+            if not refused and cluster.store.get(pvc_res, meta["namespace"], pvc_name) is None:
                 body = copy.deepcopy(claim)
                 body["metadata"].update(name=pvc_name, namespace=meta["namespace"])
-                cluster.create(cluster.res("persistentvolumeclaims"), meta["namespace"], body)
+                refused = _refused(cluster, pvc_res, meta["namespace"], body)
+        if refused:
+            break
+        names.append(pod_name)
     _ensure_pods(cluster, sts, spec.get("template", {}), names, {"controller-revision-hash": revision})
     sts = stored(cluster, res, sts)
+    ready = len(_owned_pods(cluster, sts))
     cluster.set_status(res, sts, {
-        "observedGeneration": meta.get("generation", 1), "replicas": replicas, "currentRevision": revision,
+        "observedGeneration": meta.get("generation", 1), "replicas": ready, "currentRevision": revision,
         "updateRevision": revision, "collisionCount": 0, **without_zeros({
-            "readyReplicas": replicas, "currentReplicas": replicas, "updatedReplicas": replicas,
-            "availableReplicas": replicas})})
+            "readyReplicas": ready, "currentReplicas": ready, "updatedReplicas": ready,
+            "availableReplicas": ready})})
 
 
 def reconcile_daemonset(cluster, res, ds):
     _ensure_pods(cluster, ds, ds["spec"].get("template", {}), [f"{ds['metadata']['name']}-{NODE}"])
     ds = stored(cluster, res, ds)
+    ready = len(_owned_pods(cluster, ds))
     cluster.set_status(res, ds, {
         "observedGeneration": ds["metadata"].get("generation", 1), "desiredNumberScheduled": 1,
-        "currentNumberScheduled": 1, "numberReady": 1, "updatedNumberScheduled": 1, "numberAvailable": 1,
-        "numberMisscheduled": 0})
+        "currentNumberScheduled": ready, "numberReady": ready, "updatedNumberScheduled": ready,
+        "numberAvailable": ready, "numberMisscheduled": 0, **without_zeros({"numberUnavailable": 1 - ready})})
 
 
 def reconcile_job(cluster, res, job):
@@ -118,12 +161,12 @@ def reconcile_job(cluster, res, job):
     template = copy.deepcopy(job["spec"].get("template", {}))
     template.setdefault("metadata", {}).setdefault("annotations", {})[LOG] = \
         (meta.get("annotations") or {}).get(LOG, "")
-    _ensure_pods(cluster, job, template, _random_names(meta["name"], 1, []), labels)
-    for pod in cluster.store.items(cluster.res("pods"), meta["namespace"]):
-        if owned_by(pod, job):
-            done = copy.deepcopy(pod)
-            done["status"] = {**pod.get("status", {}), "phase": "Failed" if failed else "Succeeded"}
-            _reconcile_pod_phase(cluster, done)
+    if _ensure_pods(cluster, job, template, _random_names(meta["name"], 1, []), labels):
+        return  # refused: no pod and no status yet; writing the Job again tries again
+    for pod in _owned_pods(cluster, job):
+        done = copy.deepcopy(pod)
+        done["status"] = {**pod.get("status", {}), "phase": "Failed" if failed else "Succeeded"}
+        _reconcile_pod_phase(cluster, done)
     stamp = now()
     status = {"startTime": stamp, "ready": 0, "terminating": 0}
     if failed:
@@ -155,8 +198,9 @@ def reconcile_pod(cluster, res, pod):
 
 
 def _reconcile_pod_phase(cluster, pod):
-    """A pod that finished no longer holds its PVCs."""
+    """A pod that finished no longer holds its PVCs, nor counts in quotas but for `count/pods`."""
     cluster.system_put(cluster.res("pods"), pod)
+    recount_quotas(cluster, cluster.res("pods"), pod)
     release_protected_claims(cluster, pod["metadata"]["namespace"])
 
 
