@@ -107,10 +107,9 @@ def option_errors(params):
             errors.append("hub_namespace: %r %s" % (params["hub_namespace"], problem))
     account = params.get("hub_service_account") or {}
     for field, rule in (("name", validation.dns_subdomain_error), ("namespace", validation.dns_label_error)):
-        if account:
-            problem = rule(account[field])
-            if problem:
-                errors.append("hub_service_account.%s: %r %s" % (field, account[field], problem))
+        problem = field in account and rule(account[field])
+        if problem:
+            errors.append("hub_service_account.%s: %r %s" % (field, account[field], problem))
     problem = validation.template_error(params["name_template"], naming.TEMPLATE_FIELDS)
     if problem:
         errors.append("name_template: %s" % problem)
