@@ -8,7 +8,7 @@ PY := $(CURDIR)/.venv/bin/python
 # This checkout as hubfleet.jupyterhub (linked by setup), for ansible, molecule and pytest-ansible.
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 
-.PHONY: setup lint sanity unit contract integration molecule test site bench changelog ee
+.PHONY: setup lint sanity unit contract integration molecule test site bench changelog ee docs
 
 setup:
 	bash scripts/setup.sh
@@ -21,14 +21,17 @@ lint: setup
 sanity: setup
 	bash scripts/sanity.sh
 
+# pytest-xdist: one worker per core (each test starts its own emulators and ansible runs).
+PYTEST := $(PY) -m pytest -n auto
+
 unit: setup
-	$(PY) -m pytest tests/unit
+	$(PYTEST) tests/unit
 
 contract: setup
-	$(PY) -m pytest tests/emulator
+	$(PYTEST) tests/emulator
 
 integration: setup
-	$(PY) -m pytest tests/integration
+	$(PYTEST) tests/integration
 
 # MOLECULE_GLOB: only the CI scenario, so that molecule leaves no state behind for `default` (kind),
 # which would warn "modified since created" on a later clone (docs/molecule.md).
@@ -79,3 +82,8 @@ bench: setup
 
 changelog: setup
 	antsibull-changelog lint
+
+# The variable tables of roles/*/README.md, from each role's meta/argument_specs.yml
+# (tests/unit/test_role_specs.py fails when one is stale).
+docs: setup
+	$(PY) scripts/role_docs.py

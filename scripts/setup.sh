@@ -23,6 +23,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "$want" >"$stamp"
 fi
 
+# 1b. The hub software each chart line's hub image pins, in .venv-hub/<chart version>, for the
+#     tests that run hub configuration in the real KubeSpawner (docs/hub_config_tests.md).
+bash scripts/hub_venvs.sh | sed 's/^/setup: /'
+
 # 2. helm and kubectl in .tools/bin.
 bash scripts/install_tools.sh | sed 's/^/setup: /'
 

@@ -19,7 +19,7 @@ import time
 from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.errors import HubfleetError
 
 try:
-    from kubernetes.dynamic.exceptions import DynamicApiError
+    from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError as TransportError
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 except ImportError:  # reported by AnsibleK8SModule's requirement check
@@ -37,7 +37,9 @@ TIMEOUT_ARG_SPEC = dict(request_timeout=dict(type="int", default=DEFAULT_TIMEOUT
 def api_error_text(exc):
     status = getattr(exc, "status", "")
     summary = getattr(exc, "summary", None)
-    return "%s %s" % (status, summary() if callable(summary) else exc)
+    if callable(summary):
+        return "%s %s" % (status, summary())
+    return "%s %s" % (status, getattr(exc, "reason", None) or exc)
 
 
 def _connect(module, timeout):
@@ -108,7 +110,7 @@ class Cluster:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return func(*args, **kwargs)
-            except DynamicApiError as exc:
+            except ApiException as exc:  # the dynamic client's DynamicApiError too
                 if exc.status not in RETRYABLE or attempt == ATTEMPTS:
                     raise HubfleetError("%s failed: %s" % (what, api_error_text(exc)), status=exc.status,
                                         attempts=attempt)
@@ -202,10 +204,14 @@ class Cluster:
 
     def allowed(self, verb, resource, group="", namespace=None):
         """Ask the API server whether the caller may do `verb` on `resource` (SelfSubjectAccessReview)."""
-        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-                  "metadata": {"name": ""}, "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group}}}
+        resource, _slash, subresource = resource.partition("/")  # pods/log: resource pods, subresource log
+        attributes = {"verb": verb, "resource": resource, "group": group}
+        if subresource:
+            attributes["subresource"] = subresource
         if namespace:
-            review["spec"]["resourceAttributes"]["namespace"] = namespace
+            attributes["namespace"] = namespace
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                  "metadata": {"name": ""}, "spec": {"resourceAttributes": attributes}}
         answer = self.call("SelfSubjectAccessReview", self.resource(review["apiVersion"], review["kind"]).create,
                            body=review).to_dict()
         return bool((answer.get("status") or {}).get("allowed"))

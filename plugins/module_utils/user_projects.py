@@ -12,7 +12,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import naming, ownership, validation
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import limits, naming, ownership, rbac, validation
 
 COMPONENT = "user-project"
 USER_LABEL = "hub.jupyter.org/username"
@@ -34,14 +34,7 @@ ACCESS = "hubfleet-user-access-%s"
 SPAWNER = "hubfleet-hub-spawner"
 ROLES = ("admin", "edit", "view")
 USER_KEYS = frozenset(["name", "groups", "quota", "limits", "role", "labels"])
-LIMIT_KEYS = {"default": "default", "default_request": "defaultRequest", "max": "max", "min": "min"}
 RBAC = "rbac.authorization.k8s.io"
-# What KubeSpawner needs in a user namespace: its pods, PVCs, services and secrets, and events to read.
-SPAWNER_RULES = [
-    {"apiGroups": [""], "resources": ["pods", "persistentvolumeclaims", "services", "secrets"],
-     "verbs": ["get", "list", "watch", "create", "delete", "patch"]},
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
-]
 # (apiVersion, kind) of the namespaced objects this module manages, in the order it writes them.
 NAMESPACED = [("v1", "ResourceQuota"), ("v1", "LimitRange"), (RBAC + "/v1", "RoleBinding"), (RBAC + "/v1", "Role")]
 
@@ -70,28 +63,6 @@ def _reserved_label_errors(labels, where):
     """Our ownership marks cannot be set (or overwritten) through `labels`."""
     return ["%s: %r is reserved for hubfleet's ownership marks" % (where, key) for key in labels or {}
             if key in RESERVED_LABELS or str(key).startswith("hubfleet.io/")]
-
-
-def container_limit(limits):
-    """The LimitRange item for `limits` (option names), filled in as the API server will (see
-    with_server_defaults), so that it is validated and compared as the server stores it."""
-    limit = {"type": "Container"}
-    for key, field in LIMIT_KEYS.items():
-        if limits.get(key):
-            limit[field] = _quantities(limits[key])
-    return with_server_defaults(limit)
-
-
-def _limit_errors(limits, where):
-    if not isinstance(limits, dict):
-        return ["%s must be a mapping with keys %s" % (where, ", ".join(LIMIT_KEYS))]
-    errors = ["%s: unknown key %r (allowed: %s)" % (where, key, ", ".join(LIMIT_KEYS))
-              for key in limits if key not in LIMIT_KEYS]
-    errors.extend("%s.%s must be a mapping of resource name to quantity" % (where, key)
-                  for key in LIMIT_KEYS if limits.get(key) is not None and not isinstance(limits[key], dict))
-    if errors:
-        return errors
-    return validation.limit_range_item_errors(container_limit(limits), where)
 
 
 def option_errors(params):
@@ -168,7 +139,7 @@ def _user_errors(user, label):
     if not isinstance(user["groups"], list) or not all(isinstance(g, str) and g for g in user["groups"]):
         errors.append("%s: groups must be a list of group names" % label)
     errors.extend(validation.quota_errors(user["quota"] or {}, "%s: quota" % label))
-    errors.extend(_limit_errors(user["limits"] or {}, "%s: limits" % label))
+    errors.extend(limits.container_limit_errors(user["limits"] or {}, "%s: limits" % label))
     errors.extend(validation.label_errors(user["labels"], "%s: labels" % label))
     errors.extend(_reserved_label_errors(user["labels"], "%s: labels" % label))
     return errors
@@ -198,30 +169,17 @@ def project_request(user, hub):
             "metadata": {"name": user["namespace"]}, "displayName": user["name"], "description": PROJECT_MARKER % hub}
 
 
-def _quantities(amounts):
-    return dict((key, str(value)) for key, value in amounts.items())
-
-
-def with_server_defaults(limit):
-    """Fill a container limit as the API server will (default from max, defaultRequest from default,
-    then min), so that what we compare is what the server stores."""
-    for source, target in (("max", "default"), ("default", "defaultRequest"), ("min", "defaultRequest")):
-        for resource, amount in limit.get(source, {}).items():
-            limit.setdefault(target, {}).setdefault(resource, amount)
-    return limit
-
-
 def namespaced_objects(user, hub, spawner_account):
     """The objects a user's project should hold, keyed by (kind, name), in the order they are written."""
     wanted = {}
     if user["quota"]:
         wanted[("ResourceQuota", QUOTA)] = {"apiVersion": "v1", "kind": "ResourceQuota",
                                             "metadata": _metadata(user, hub, QUOTA),
-                                            "spec": {"hard": _quantities(user["quota"])}}
+                                            "spec": {"hard": limits.quantities(user["quota"])}}
     if user["limits"]:
         wanted[("LimitRange", LIMITS)] = {"apiVersion": "v1", "kind": "LimitRange",
                                           "metadata": _metadata(user, hub, LIMITS),
-                                          "spec": {"limits": [container_limit(user["limits"])]}}
+                                          "spec": {"limits": [limits.container_limit(user["limits"])]}}
     subjects = [{"apiGroup": RBAC, "kind": "User", "name": user["name"]}]
     subjects.extend({"apiGroup": RBAC, "kind": "Group", "name": group} for group in user["groups"])
     access = ACCESS % user["role"]
@@ -231,7 +189,7 @@ def namespaced_objects(user, hub, spawner_account):
                                        "subjects": subjects}
     if spawner_account:
         wanted[("Role", SPAWNER)] = {"apiVersion": RBAC + "/v1", "kind": "Role",
-                                     "metadata": _metadata(user, hub, SPAWNER), "rules": SPAWNER_RULES}
+                                     "metadata": _metadata(user, hub, SPAWNER), "rules": rbac.spawner_rules()}
         wanted[("RoleBinding", SPAWNER)] = {
             "apiVersion": RBAC + "/v1", "kind": "RoleBinding", "metadata": _metadata(user, hub, SPAWNER),
             "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": SPAWNER},
@@ -301,7 +259,7 @@ def _same_limits(desired, live):
     for want, have in zip(desired, live):
         if want.get("type") != have.get("type"):
             return False
-        for field in LIMIT_KEYS.values():
+        for field in limits.LIMIT_KEYS.values():
             if not validation.same_quantities(want.get(field), have.get(field)):
                 return False
     return True

@@ -37,6 +37,7 @@ author:
   - hubfleet maintainers (@hubfleet)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - hubfleet.jupyterhub.request_timeout
 attributes:
   check_mode:
     support: full
@@ -167,12 +168,6 @@ options:
         that would remove more is refused before any write, naming how many and which.
     type: int
     default: 5
-  request_timeout:
-    description:
-      - Seconds each API request may take. A server that stops answering fails the task naming the
-        request, instead of hanging.
-    type: int
-    default: 30
 notes:
   - A namespace that already exists without our marks is never adopted; the call fails for it,
     naming whom it belongs to (another user or hub, the identity that requested it, or no one of ours).

@@ -10,7 +10,7 @@ import tempfile
 import time
 import urllib.request
 
-from . import persistence
+from . import persistence, resources
 from .server import EmulatorServer
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -58,7 +58,8 @@ def serve(args):
     if other not in (None, os.getpid()) and _is_emulator(other) and _alive(other):
         sys.exit(f"emulator: another emulator (pid {other}) serves from {state}; stop it first")
     try:
-        server = EmulatorServer(args.port, openshift=not args.vanilla, verbose=args.verbose, state_dir=state)
+        server = EmulatorServer(args.port, openshift=not args.vanilla, verbose=args.verbose, state_dir=state,
+                                kube_version=args.kube_version)
     except persistence.StateError as exc:
         sys.exit(f"emulator: {exc}")
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -70,7 +71,8 @@ def serve(args):
         (state / "url").write_text(server.url)
     write_kubeconfig(args.kubeconfig, server.url)
     flavour = "vanilla Kubernetes" if args.vanilla else "OpenShift"
-    print(f"emulator ({flavour}) listening on {server.url}, kubeconfig {args.kubeconfig}", flush=True)
+    print(f"emulator ({flavour} {server.cluster.catalogue.kube_version}) listening on {server.url}, "
+          f"kubeconfig {args.kubeconfig}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
@@ -99,10 +101,11 @@ def _answers(url):
         return False
 
 
-def _check_saved(state, vanilla):
-    """Refuse, in one line and before anything is stopped, a saved cluster of the other flavour."""
+def _check_saved(state, args):
+    """Refuse, in one line and before anything is stopped, a saved cluster of the other flavour or of another
+    Kubernetes version than --kube-version."""
     try:
-        persistence.read(state, openshift=not vanilla)
+        persistence.read(state, not args.vanilla, args.kube_version)
     except persistence.StateError as exc:
         sys.exit(f"emulator: {exc}")
 
@@ -120,7 +123,7 @@ def _serving(state):
 def start(args, out=sys.stdout):
     state = pathlib.Path(args.state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
-    _check_saved(state, args.vanilla)
+    _check_saved(state, args)
     stop(args)
     kube = pathlib.Path(args.kubeconfig).resolve()
     kube.unlink(missing_ok=True)
@@ -128,6 +131,8 @@ def start(args, out=sys.stdout):
                "--state-dir", str(state)]
     if args.vanilla:
         command.append("--vanilla")
+    if args.kube_version:
+        command += ["--kube-version", args.kube_version]
     with open(state / "emulator.log", "ab") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
@@ -234,7 +239,7 @@ def run(args):
     # Our own messages go to stderr: the command's stdout stays its own, e.g. for a pipe.
     url = _serving(state) if state else None
     if url:
-        _check_saved(state, args.vanilla)
+        _check_saved(state, args)
         write_kubeconfig(kube, url)
         print(f"emulator already running at {url}; kubeconfig: {kube}", file=sys.stderr)
         code, missing = _call(command, kube)
@@ -265,6 +270,9 @@ def main(argv=None):
         if name not in ("stop", "status"):
             sub.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig")
             sub.add_argument("--vanilla", action="store_true", help="serve no OpenShift API groups")
+            sub.add_argument("--kube-version", type=resources.kube_version, metavar="X.Y.Z",
+                             help="the Kubernetes version a new cluster reports (default 1.33.0); a kept cluster "
+                                  "keeps its own")
         if name in ("serve", "start"):
             sub.add_argument("--port", type=int, default=0, help="0 picks a free port")
         sub.add_argument("--state-dir", required=name in ("start", "stop", "status"),

@@ -4,9 +4,9 @@ import datetime
 import secrets
 import uuid
 
-from . import controllers, defaults, errors, patches, persistence, quota, selectors, validation
+from . import controllers, defaults, errors, patches, persistence, quota, resources, selectors, validation
 from .errors import ApiError
-from .resources import Catalogue
+from .resources import DEFAULT_KUBE_VERSION, Catalogue
 from .store import Store
 
 ADMIN = "system:admin"
@@ -25,10 +25,13 @@ def _spec_of(obj):
 
 
 class Cluster:
-    def __init__(self, openshift=True, saved=None):
-        """A new cluster, or the one `saved` (what dump() gave) when given."""
+    def __init__(self, openshift=True, saved=None, kube_version=None):
+        """A new cluster reporting `kube_version` (default v1.33.0), or the one `saved` (what dump() gave)."""
         self.openshift = openshift
-        self.catalogue = Catalogue(openshift=openshift)
+        version = persistence.saved_version(saved) if saved else kube_version or DEFAULT_KUBE_VERSION
+        self.catalogue = Catalogue(openshift=openshift, kube_version=resources.kube_version(version))
+        # Job outcomes armed at the control endpoint (POST /_emulator/job-outcomes), used up by the Jobs they match.
+        self.job_outcomes = []
         self.store = Store()
         self.lock = self.store.lock
         with self.lock:
@@ -39,7 +42,8 @@ class Cluster:
 
     def dump(self):
         """The cluster as JSON data, for persistence.write(); call it under the lock."""
-        return {"flavour": persistence.flavour(self.openshift), **self.store.dump()}
+        return {"flavour": persistence.flavour(self.openshift), "kubeVersion": self.catalogue.kube_version,
+                **self.store.dump()}
 
     def res(self, plural, group=""):
         for res in self.catalogue.resources:
@@ -165,7 +169,7 @@ class Cluster:
             return body
         self.store.put(res, body, "ADDED")
         controllers.reconcile(self, res, body)
-        return self.get(res, namespace, meta["name"])
+        return self._answer(res, body)
 
     def replace(self, res, namespace, name, body, user=ADMIN, subresource=None, dry_run=False):
         self.authorize(user, "update", res, namespace)
@@ -263,7 +267,13 @@ class Cluster:
             return body
         self.store.put(res, body, "MODIFIED")
         controllers.reconcile(self, res, body)
-        return self.get(res, body["metadata"].get("namespace"), body["metadata"]["name"])
+        return self._answer(res, body)
+
+    def _answer(self, res, written):
+        """The answer to a write: the object as stored once controllers ran, or as written when a controller
+        deleted it at once (the token controller deletes a token Secret whose ServiceAccount is missing)."""
+        meta = written["metadata"]
+        return copy.deepcopy(self.store.get(res, meta.get("namespace"), meta["name"]) or written)
 
     def delete(self, res, namespace, name, user=ADMIN, propagation=None, dry_run=False):
         self.authorize(user, "delete", res, namespace)

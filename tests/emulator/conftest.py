@@ -117,9 +117,11 @@ def vanilla_dyn(vanilla):
 
 @pytest.fixture(name="control")
 def control_fixture(emulator):
-    """The control client; no fault stays armed after the test. Reset the counts where they start to matter."""
+    """The control client; no fault or Job outcome stays armed after the test. Reset the counts where they start
+    to matter."""
     yield emulator.control
     emulator.control.clear_faults()
+    emulator.control.clear_job_outcomes()
 
 
 @pytest.fixture

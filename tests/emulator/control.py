@@ -12,6 +12,11 @@ POST   /_emulator/faults      arm a fault: {"verb", "resource", "namespace", "na
                               true the request is carried out first and only its answer is replaced by
                               `status`, as when a write succeeds but its response is lost
 DELETE /_emulator/faults      disarm all faults
+GET    /_emulator/job-outcomes  the Job outcomes still armed
+POST   /_emulator/job-outcomes  arm an outcome: {"namespace", "name_prefix", "outcome": "Failed"|"Complete",
+                              "log", "count"}; the next `count` (default 1) Jobs created that match (omitted keys
+                              match anything) run as if annotated with that outcome and log
+DELETE /_emulator/job-outcomes  disarm all Job outcomes
 POST   /_emulator/seed        {"objects": [...]}: create objects as an admin, keeping their status
 """
 import collections
@@ -26,6 +31,8 @@ REVIEWS = ("selfsubjectaccessreviews",)
 COMMITTED_REASONS = {500: "ServerTimeout", 504: "Timeout"}
 COMMITTED_MESSAGE = "the server was unable to return a response in the time allotted, but may still be processing " \
                     "the request"
+# What an armed Job outcome may be: the Job's two terminal conditions.
+JOB_OUTCOMES = ("Failed", "Complete")
 
 
 class Stopped(Exception):
@@ -82,6 +89,8 @@ class Control:
                 elif method == "DELETE":
                     self.faults.clear()
                 return 200, {"faults": list(self.faults)}
+        if path == "job-outcomes":
+            return self._job_outcomes(method, body or {})
         if (method, path) == ("POST", "seed"):
             created = []
             with self.cluster.lock:
@@ -89,6 +98,18 @@ class Control:
                     created.append(self._seed(obj))
             return 200, {"objects": created}
         return 404, ApiError(404, f"no control endpoint {method} /_emulator/{path}").status()
+
+    def _job_outcomes(self, method, body):
+        """Armed outcomes live in the cluster, where the Job controller uses them up, under its lock."""
+        with self.cluster.lock:
+            armed = self.cluster.job_outcomes
+            if method == "POST":
+                if body.get("outcome", "Failed") not in JOB_OUTCOMES:
+                    return 400, ApiError(400, f"outcome must be one of {', '.join(JOB_OUTCOMES)}").status()
+                armed.append({"outcome": "Failed", "log": "", "count": 1, **body})
+            elif method == "DELETE":
+                armed.clear()
+            return 200, {"job_outcomes": [dict(entry) for entry in armed]}
 
     def _seed(self, obj):
         api_version, kind = obj.get("apiVersion", "v1"), obj.get("kind", "")

@@ -1,7 +1,7 @@
 """A small client for the emulator's control endpoint (/_emulator/...), stdlib only.
 
-Contract tests, benchmarks and molecule helpers use it to count requests, inject faults
-and seed objects:
+Contract tests, benchmarks and molecule helpers use it to count requests, inject faults,
+arm Job outcomes and seed objects:
 
     control = ControlClient("http://127.0.0.1:8080")
     control.reset()
@@ -55,6 +55,18 @@ class ControlClient:
 
     def clear_faults(self):
         self._call("DELETE", "faults")
+
+    def job_outcome(self, namespace=None, name_prefix=None, outcome="Failed", log="", count=1):
+        """Arm a Job outcome: the next `count` Jobs created in `namespace` whose name starts with `name_prefix`
+        (None matches any) end `outcome` ("Failed" or "Complete") with `log` as their pod's log, as if annotated."""
+        wanted = {"namespace": namespace, "name_prefix": name_prefix, "outcome": outcome, "log": log, "count": count}
+        return self._call("POST", "job-outcomes", {k: v for k, v in wanted.items() if v is not None})["job_outcomes"]
+
+    def job_outcomes(self):
+        return self._call("GET", "job-outcomes")["job_outcomes"]
+
+    def clear_job_outcomes(self):
+        self._call("DELETE", "job-outcomes")
 
     def seed(self, objects):
         """Create objects as the admin, keeping their status; returns the stored objects."""

@@ -1,5 +1,17 @@
-"""The API catalogue the emulator serves: groups, versions, resources, discovery documents."""
+"""The API catalogue the emulator serves: the Kubernetes version, groups, versions, resources, discovery documents."""
+import re
 from dataclasses import dataclass, field
+
+# The pinned kubectl's version, served unless another is chosen.
+DEFAULT_KUBE_VERSION = "v1.33.0"
+KUBE_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+
+
+def kube_version(text):
+    """A Kubernetes version as /version's gitVersion: "1.27.3" or "v1.27.3" give "v1.27.3"; ValueError otherwise."""
+    if not KUBE_VERSION.match(str(text)):
+        raise ValueError(f"not a Kubernetes version (like 1.27.3): {text!r}")
+    return "v" + str(text).lstrip("v")
 
 
 @dataclass(frozen=True)
@@ -131,12 +143,20 @@ class Catalogue:
     """The resources of one emulated cluster, vanilla Kubernetes or OpenShift."""
 
     openshift: bool = True
+    kube_version: str = DEFAULT_KUBE_VERSION
     resources: list = field(default_factory=list)
 
     def __post_init__(self):
         self.resources = CORE + KUBERNETES_GROUPS + (OPENSHIFT_GROUPS if self.openshift else [])
         self._by_path = {(r.group, r.version, r.plural): r for r in self.resources}
         self._by_kind = {(r.api_version, r.kind): r for r in self.resources}
+
+    def version(self):
+        """The /version document (version.Info), as `kubectl version` and client libraries read it."""
+        major, minor, _patch = KUBE_VERSION.match(self.kube_version).groups()
+        return {"major": major, "minor": minor, "gitVersion": self.kube_version, "gitCommit": "emulator",
+                "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24", "compiler": "gc",
+                "platform": "linux/amd64"}
 
     def lookup(self, group, version, plural):
         return self._by_path.get((group, version, plural))

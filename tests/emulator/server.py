@@ -8,7 +8,7 @@ import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import controllers, persistence, protobuf
+from . import controllers, persistence, protobuf, resources
 from .cluster import ADMIN, TOKENS, Cluster
 from .control import Control, Stopped
 from .errors import ApiError
@@ -16,9 +16,6 @@ from .errors import ApiError
 PATCH_TYPES = {"application/json-patch+json": "json", "application/merge-patch+json": "merge",
                "application/strategic-merge-patch+json": "strategic", "application/apply-patch+yaml": "apply",
                "application/apply-patch+cbor": None}
-VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "gitCommit": "emulator", "gitTreeState": "clean",
-           "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24", "compiler": "gc",
-           "platform": "linux/amd64"}
 WATCH_TIMEOUT = 300
 
 
@@ -161,7 +158,8 @@ class Handler(BaseHTTPRequestHandler):
         user = self._user()
         verb = self._verb(method, route, query)
         label = route.res.plural + (f"/{route.subresource}" if route.subresource else "")
-        self.server.control.count(verb, label)
+        # A dry run changes nothing: counted apart, so that `writes` counts what could change the cluster.
+        self.server.control.count(f"dry-run-{verb}" if query.get("dryRun") == "All" else verb, label)
         body, content_type = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else (None, None)
         name = route.name
         if verb == "create" and name is None and isinstance(body, dict):
@@ -193,7 +191,7 @@ class Handler(BaseHTTPRequestHandler):
         if path in ("healthz", "readyz", "livez"):
             return 200, "ok", "text/plain"
         if path == "version":
-            return 200, VERSION
+            return 200, catalogue.version()
         if path == "openapi/v2":
             # An empty document: kubectl and helm then skip client-side schema validation.
             return 200, b"", "application/json"
@@ -244,7 +242,7 @@ class Handler(BaseHTTPRequestHandler):
                 return controllers.current_user(user)
             obj = cluster.get(res, ns, name)
             if sub == "log":
-                return controllers.log_text(res, obj)
+                return controllers.log_text(res, obj, query.get("tailLines"))
             return controllers.scale_view(obj) if sub == "scale" else obj
         if verb == "list":
             return _paginate(cluster.list(res, ns, labels, fields), query)
@@ -357,13 +355,15 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port=0, openshift=True, verbose=False, state_dir=None):
+    def __init__(self, port=0, openshift=True, verbose=False, state_dir=None, kube_version=None):
         """With `state_dir`, serve the cluster saved there (if any) and save it there on stop()
-        (persistence.StateError when it cannot be loaded)."""
+        (persistence.StateError when it cannot be loaded). `kube_version` ("1.27.3") is the Kubernetes version a
+        new cluster reports, by default v1.33.0; a saved cluster keeps its own, and naming another one is refused."""
         self.state_dir = state_dir
-        saved = persistence.read(state_dir, openshift) if state_dir else None
+        kube_version = kube_version and resources.kube_version(kube_version)  # ValueError before the port is bound
+        saved = persistence.read(state_dir, openshift, kube_version) if state_dir else None
         super().__init__(("127.0.0.1", port), Handler)
-        self.cluster = Cluster(openshift=openshift, saved=saved)
+        self.cluster = Cluster(openshift=openshift, saved=saved, kube_version=kube_version)
         # Set by stop(): watches end and requests waiting out a latency fault are dropped.
         self.stopping = threading.Event()
         self.control = Control(self.cluster, self.stopping)

@@ -216,3 +216,31 @@ def test_serve_refuses_a_state_dir_another_emulator_serves_from(tmp_path):
         assert not (tmp_path / "second").exists()
     finally:
         _cli("stop", "--state-dir", str(state))
+
+
+def test_start_serves_a_chosen_kubernetes_version_and_keeps_it(tmp_path, kubectl):
+    kubeconfig, state = tmp_path / "kubeconfig", tmp_path / "state"
+    started = _cli("start", "--kube-version", "1.27.3", "--kubeconfig", str(kubeconfig), "--state-dir", str(state))
+    assert started.returncode == 0, started.stderr
+    try:
+        url = _server(kubeconfig)
+        version = json.loads(_kubectl(kubectl, kubeconfig, "version", "-o", "json").stdout)["serverVersion"]
+        assert (version["major"], version["minor"], version["gitVersion"]) == ("1", "27", "v1.27.3")
+        refused = _cli("start", "--kube-version", "1.28.0", "--kubeconfig", str(kubeconfig), "--state-dir", str(state))
+        assert (refused.returncode, refused.stderr.count("\n")) == (1, 1)
+        assert "holds a Kubernetes v1.27.3 cluster, not v1.28.0: drop --kube-version" in refused.stderr
+        assert _healthy(url)  # refused before anything was stopped
+    finally:
+        _cli("stop", "--state-dir", str(state))
+    env = {**kubectl.env, "PATH": f"{os.path.dirname(kubectl.binary)}{os.pathsep}{os.environ.get('PATH', '')}"}
+    kept = _cli("run", "--kubeconfig", str(kubeconfig), "--state-dir", str(state), "--",
+                "kubectl", "version", "-o", "json", env=env)
+    assert kept.returncode == 0, kept.stderr
+    assert json.loads(kept.stdout)["serverVersion"]["gitVersion"] == "v1.27.3"
+
+
+def test_run_with_a_malformed_kubernetes_version_fails_in_one_line(tmp_path):
+    done = _cli("run", "--kube-version", "latest", "--kubeconfig", str(tmp_path / "kubeconfig"), "--", "true")
+    assert done.returncode == 2
+    assert "argument --kube-version: invalid kube_version value: 'latest'" in done.stderr
+    assert "Traceback" not in done.stderr

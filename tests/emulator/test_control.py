@@ -1,4 +1,4 @@
-"""The control endpoint: request counts, fault injection and seeding."""
+"""The control endpoint: request counts, fault injection, armed Job outcomes and seeding."""
 import threading
 import time
 import urllib.request
@@ -28,6 +28,18 @@ def test_requests_are_counted_by_verb_and_resource(core, control, namespace):
                                   "patch configmaps": 1, "update configmaps": 1, "delete configmaps": 1}
     assert requests["total"] == 6
     assert requests["writes"] == 4
+
+
+def test_dry_runs_are_counted_apart_and_are_no_writes(core, control, namespace):
+    core.create_namespaced_config_map(namespace, _configmap("settings"))
+    control.reset()
+    core.create_namespaced_config_map(namespace, _configmap("other"), dry_run="All")
+    core.patch_namespaced_config_map("settings", namespace, {"data": {"a": "2"}}, dry_run="All")
+    core.delete_namespaced_config_map("settings", namespace, dry_run="All")
+    requests = control.requests()
+    assert requests["counts"] == {"dry-run-create configmaps": 1, "dry-run-patch configmaps": 1,
+                                  "dry-run-delete configmaps": 1}
+    assert requests["writes"] == 0
 
 
 def test_subresources_and_failed_requests_are_counted(apps, control, namespace):
@@ -153,6 +165,63 @@ def test_kubectl_retries_after_429(kubectl, core, control, namespace):
     done = kubectl("get", "configmap", "settings", "-n", namespace, "-o", "name")
     assert done.stdout.strip() == "configmap/settings"
     assert control.counts()["get configmaps"] == 2
+
+
+def _job(name, annotations=None):
+    container = {"name": "main", "image": "busybox"}
+    return {"metadata": {"name": name, "annotations": annotations or {}},
+            "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}}
+
+
+def _job_result(api, core, namespace, name):
+    """(the Job's Failed/Complete condition types, its pod's log)."""
+    job = client.BatchV1Api(api).read_namespaced_job(name, namespace)
+    pod = core.list_namespaced_pod(namespace, label_selector=f"job-name={name}").items[0]
+    return ({c.type for c in job.status.conditions} & {"Failed", "Complete"},
+            core.read_namespaced_pod_log(pod.metadata.name, namespace))
+
+
+def test_armed_job_outcome_fails_the_next_matching_job_with_its_log(api, core, control, namespace):
+    batch = client.BatchV1Api(api)
+    armed = control.job_outcome(namespace=namespace, name_prefix="migrate", log="relation missing\n")
+    assert armed == [{"namespace": namespace, "name_prefix": "migrate", "outcome": "Failed",
+                      "log": "relation missing\n", "count": 1}]
+    batch.create_namespaced_job(namespace, _job("cleanup"))
+    assert control.job_outcomes() == armed
+    batch.create_namespaced_job(namespace, _job("migrate-1"))
+    assert _job_result(api, core, namespace, "migrate-1") == ({"Failed"}, "relation missing\n")
+    job = batch.read_namespaced_job("migrate-1", namespace)
+    assert (job.status.failed, [c.reason for c in job.status.conditions if c.type == "Failed"]) == \
+        (7, ["BackoffLimitExceeded"])
+    assert control.job_outcomes() == []
+    batch.create_namespaced_job(namespace, _job("migrate-2"))
+    assert _job_result(api, core, namespace, "migrate-2") == ({"Complete"}, "")
+
+
+def test_armed_job_outcome_counts_and_may_complete_with_a_log(api, core, control, namespace):
+    batch = client.BatchV1Api(api)
+    control.job_outcome(outcome="Complete", log="42 rows\n", count=2)
+    for name in ("first", "second"):
+        batch.create_namespaced_job(namespace, _job(name))
+        assert _job_result(api, core, namespace, name) == ({"Complete"}, "42 rows\n")
+    assert control.job_outcomes() == []
+
+
+def test_armed_job_outcome_matches_the_namespace_and_yields_to_the_jobs_annotations(api, core, control, namespace):
+    batch = client.BatchV1Api(api)
+    control.job_outcome(namespace="elsewhere")
+    batch.create_namespaced_job(namespace, _job("here"))
+    assert _job_result(api, core, namespace, "here") == ({"Complete"}, "")
+    control.clear_job_outcomes()
+    control.job_outcome(outcome="Complete", log="armed\n")
+    batch.create_namespaced_job(namespace, _job("annotated", {"emulator.hubfleet.io/outcome": "Failed"}))
+    assert _job_result(api, core, namespace, "annotated") == ({"Failed"}, "armed\n")
+
+
+def test_job_outcome_must_be_failed_or_complete(control):
+    with pytest.raises(ControlError, match="400"):
+        control.job_outcome(outcome="Succeeded")
+    assert control.job_outcomes() == []
 
 
 def test_seed_keeps_status_and_defaults_the_namespace(api, core, control, namespace):

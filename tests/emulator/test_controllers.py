@@ -1,4 +1,7 @@
-"""The emulated controllers: workloads get ready, claims bind, jobs finish, snapshots get ready."""
+"""The emulated controllers: workloads get ready, claims bind, jobs finish, snapshots get ready, token Secrets get
+their token."""
+import base64
+
 from kubernetes import client
 
 from .expect import failure
@@ -266,6 +269,20 @@ def test_job_pod_log_comes_from_the_log_annotation(api, core, namespace):
     assert core.read_namespaced_pod_log(pod.metadata.name, namespace) == "42 rows\n"
 
 
+def test_pod_log_keeps_the_last_tail_lines(api, core, namespace, kubectl):
+    log = "first\nsecond\nthird\n"
+    client.BatchV1Api(api).create_namespaced_job(namespace, _job("report", {"emulator.hubfleet.io/log": log}))
+    pod = core.list_namespaced_pod(namespace, label_selector="job-name=report").items[0].metadata.name
+    assert core.read_namespaced_pod_log(pod, namespace, tail_lines=2) == "second\nthird\n"
+    assert core.read_namespaced_pod_log(pod, namespace, tail_lines=0) == ""
+    assert core.read_namespaced_pod_log(pod, namespace, tail_lines=5) == log
+    assert kubectl("logs", pod, "-n", namespace, "--tail=1").stdout == "third\n"
+    status = failure(core.read_namespaced_pod_log, pod, namespace, tail_lines=-1)
+    assert (status["code"], status["reason"]) == (422, "Invalid")
+    assert status["message"] == (f'PodLogOptions "{pod}" is invalid: '
+                                 "tailLines: Invalid value: -1: must be greater than or equal to 0")
+
+
 def test_job_fails_when_annotated(api, core, namespace, kubectl):
     batch = client.BatchV1Api(api)
     batch.create_namespaced_job(namespace, _job("migrate", {OUTCOME: "Failed"}))
@@ -277,3 +294,53 @@ def test_job_fails_when_annotated(api, core, namespace, kubectl):
     assert [p.status.phase for p in pods] == ["Failed"]
     waited = kubectl("wait", "--for=condition=Failed", "job/migrate", "-n", namespace, "--timeout=5s")
     assert "condition met" in waited.stdout
+
+
+# --- service account tokens -------------------------------------------------------------------
+TOKEN_TYPE = "kubernetes.io/service-account-token"
+ACCOUNT = "kubernetes.io/service-account.name"
+
+
+def _token_secret(name, account):
+    return {"metadata": {"name": name, "annotations": {ACCOUNT: account}}, "type": TOKEN_TYPE}
+
+
+def test_token_secret_of_a_service_account_gets_a_token(core, namespace):
+    account = core.create_namespaced_service_account(namespace, {"metadata": {"name": "robot"}})
+    core.create_namespaced_secret(namespace, _token_secret("robot-token", "robot"))
+    core.create_namespaced_secret(namespace, _token_secret("robot-token-2", "robot"))
+    secret = core.read_namespaced_secret("robot-token", namespace)
+    assert secret.metadata.annotations["kubernetes.io/service-account.uid"] == account.metadata.uid
+    data = {key: base64.b64decode(value).decode() for key, value in secret.data.items()}
+    assert data["namespace"] == namespace
+    assert data["ca.crt"] == core.read_namespaced_config_map("kube-root-ca.crt", namespace).data["ca.crt"]
+    assert data["token"]
+    assert secret.data["token"] != core.read_namespaced_secret("robot-token-2", namespace).data["token"]
+
+
+def test_token_secret_of_a_missing_service_account_is_deleted(core, namespace):
+    created = core.create_namespaced_secret(namespace, _token_secret("orphan-token", "nobody"))
+    assert created.metadata.name == "orphan-token"
+    assert failure(core.read_namespaced_secret, "orphan-token", namespace)["code"] == 404
+
+
+def test_token_secret_without_a_service_account_name_is_422(core, namespace):
+    status = failure(core.create_namespaced_secret, namespace, {"metadata": {"name": "token"}, "type": TOKEN_TYPE})
+    assert status["reason"] == "Invalid"
+    assert status["message"] == ('Secret "token" is invalid: metadata.annotations[kubernetes.io/service-account.name]: '
+                                 "Required value")
+    assert [c["field"] for c in status["details"]["causes"]] == [f"metadata.annotations[{ACCOUNT}]"]
+
+
+def test_deleting_a_service_account_deletes_its_token_secrets(core, namespace):
+    core.create_namespaced_service_account(namespace, {"metadata": {"name": "robot"}})
+    core.create_namespaced_secret(namespace, _token_secret("robot-token", "robot"))
+    core.delete_namespaced_service_account("robot", namespace)
+    assert failure(core.read_namespaced_secret, "robot-token", namespace)["code"] == 404
+
+
+def test_a_service_account_token_authenticates_nothing(emulator, core, namespace):
+    core.create_namespaced_service_account(namespace, {"metadata": {"name": "robot"}})
+    core.create_namespaced_secret(namespace, _token_secret("robot-token", "robot"))
+    token = base64.b64decode(core.read_namespaced_secret("robot-token", namespace).data["token"]).decode()
+    assert failure(client.CoreV1Api(emulator.api_client(token)).list_namespace)["code"] == 401

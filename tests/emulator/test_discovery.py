@@ -94,3 +94,9 @@ def test_unknown_group_version_is_404(emulator):
         urllib.request.urlopen(f"{emulator.url}/apis/route.openshift.io/v2")
     assert raised.value.code == 404
     assert json.loads(raised.value.read())["kind"] == "Status"
+
+
+def test_version_is_the_pinned_kubectls_by_default(emulator, kubectl):
+    assert {k: v for k, v in emulator.get_json("/version").items() if k in ("major", "minor", "gitVersion")} == \
+        {"major": "1", "minor": "33", "gitVersion": "v1.33.0"}
+    assert json.loads(kubectl("version", "-o", "json").stdout)["serverVersion"]["gitVersion"] == "v1.33.0"

@@ -1,6 +1,7 @@
 """OpenShift kinds and the two identities: projects, access reviews, routes, builds and images."""
 import json
 import secrets
+import time
 
 import pytest
 from kubernetes import client
@@ -207,6 +208,84 @@ def test_route_keeps_a_requested_host(dyn, namespace):
         "apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "hub"},
         "spec": {"host": "hub.example.org", "to": {"kind": "Service", "name": "proxy-public"}}})
     assert created.to_dict()["status"]["ingress"][0]["host"] == "hub.example.org"
+
+
+@pytest.fixture(name="other_namespace")
+def other_namespace_fixture(core):
+    """A second fresh namespace, for routes that compete for a host across namespaces."""
+    name = f"t-{secrets.token_hex(4)}"
+    core.create_namespace({"metadata": {"name": name}})
+    yield name
+    try:
+        core.delete_namespace(name)
+    except client.ApiException as exc:
+        assert exc.status == 404
+
+
+def _route(dyn, namespace, name, host=None, path=None):
+    """Create a route; answer it as stored, as a dict."""
+    spec = {"to": {"kind": "Service", "name": "proxy-public"}, **({"host": host} if host else {}),
+            **({"path": path} if path else {})}
+    routes = dyn.resources.get(api_version="route.openshift.io/v1", kind="Route")
+    routes.create(namespace=namespace, body={"apiVersion": "route.openshift.io/v1", "kind": "Route",
+                                             "metadata": {"name": name}, "spec": spec})
+    return _read_route(dyn, namespace, name)
+
+
+def _read_route(dyn, namespace, name):
+    return dyn.resources.get(api_version="route.openshift.io/v1", kind="Route").get(
+        name=name, namespace=namespace).to_dict()
+
+
+def _admission(route):
+    """(status, reason, message) of the default router's Admitted condition."""
+    ingress = route["status"]["ingress"][0]
+    [condition] = [c for c in ingress["conditions"] if c["type"] == "Admitted"]
+    return condition["status"], condition.get("reason"), condition.get("message")
+
+
+def test_a_host_held_in_another_namespace_is_not_admitted(dyn, namespace, other_namespace):
+    holder = _route(dyn, namespace, "hub", "hub.example.org")
+    late = _route(dyn, other_namespace, "hub", "hub.example.org")
+    assert _admission(holder) == ("True", None, None)
+    assert _admission(late) == ("False", "HostAlreadyClaimed",
+                                "a route in another namespace holds hub.example.org and is older than hub")
+    ingress = late["status"]["ingress"][0]
+    assert (ingress["host"], ingress["routerName"], ingress["wildcardPolicy"]) == ("hub.example.org", "default", "None")
+    # Under the default (Strict) policy the owning namespace holds every path of the host.
+    other_path = _route(dyn, other_namespace, "api", "hub.example.org", "/api")
+    assert _admission(other_path)[:2] == ("False", "HostAlreadyClaimed")
+    assert _admission(_read_route(dyn, namespace, "hub")) == ("True", None, None)
+
+
+def test_a_newer_route_for_the_same_host_and_path_in_the_namespace_is_not_admitted(dyn, namespace):
+    _route(dyn, namespace, "hub", "hub.example.org")
+    twin = _route(dyn, namespace, "hub-twin", "hub.example.org")
+    assert _admission(twin) == ("False", "HostAlreadyClaimed", "route hub already exposes hub.example.org and is older")
+    assert _admission(_route(dyn, namespace, "hub-api", "hub.example.org", "/api")) == ("True", None, None)
+
+
+def test_deleting_the_holder_admits_the_route_it_held_back(dyn, namespace, other_namespace):
+    _route(dyn, namespace, "hub", "hub.example.org")
+    _route(dyn, other_namespace, "hub", "hub.example.org")
+    routes = dyn.resources.get(api_version="route.openshift.io/v1", kind="Route")
+    routes.delete(name="hub", namespace=namespace)
+    assert _admission(_read_route(dyn, other_namespace, "hub")) == ("True", None, None)
+    # And a route of the first namespace now meets the new owner.
+    again = _route(dyn, namespace, "hub", "hub.example.org")
+    assert _admission(again)[:2] == ("False", "HostAlreadyClaimed")
+
+
+def test_the_oldest_route_takes_the_host_and_displaces_a_newer_holder(dyn, namespace, other_namespace):
+    _route(dyn, namespace, "old", "old.example.org")
+    time.sleep(1.1)  # creationTimestamps have seconds
+    _route(dyn, other_namespace, "new", "hub.example.org")
+    routes = dyn.resources.get(api_version="route.openshift.io/v1", kind="Route")
+    routes.patch(name="old", namespace=namespace, body={"spec": {"host": "hub.example.org"}},
+                 content_type="application/merge-patch+json")
+    assert _admission(_read_route(dyn, namespace, "old")) == ("True", None, None)
+    assert _admission(_read_route(dyn, other_namespace, "new")) == ("False", "HostAlreadyClaimed",
+                                                                    "replaced by older route old")
 
 
 def _build_config(name, annotations=None, triggers=None):

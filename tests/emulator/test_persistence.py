@@ -12,9 +12,9 @@ from .server import EmulatorServer
 
 
 @contextlib.contextmanager
-def _served(state_dir, openshift=True):
+def _served(state_dir, openshift=True, kube_version=None):
     """An emulator on the cluster kept in `state_dir`: yields a CoreV1Api and its URL, saves the cluster on the way out."""
-    server = EmulatorServer(port=0, openshift=openshift, state_dir=state_dir)
+    server = EmulatorServer(port=0, openshift=openshift, state_dir=state_dir, kube_version=kube_version)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -98,3 +98,46 @@ def test_a_watch_from_before_the_restart_is_expired_and_one_from_the_list_goes_o
         core.create_namespaced_config_map("kept", {"metadata": {"name": "third"}})
         event = _first_event(url, "/api/v1/namespaces/kept/configmaps", listed)
         assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", "third")
+
+
+def _version(url):
+    with urllib.request.urlopen(url + "/version", timeout=10) as response:
+        found = json.loads(response.read())
+    return found["major"], found["minor"], found["gitVersion"]
+
+
+def test_a_chosen_kubernetes_version_is_reported_and_kept(tmp_path):
+    with _served(tmp_path, kube_version="1.27.3") as (_core, url):
+        assert _version(url) == ("1", "27", "v1.27.3")
+    assert json.loads((tmp_path / persistence.STATE_FILE).read_text())["kubeVersion"] == "v1.27.3"
+    # A restart that names no version serves the saved cluster's, as one that names the same (with or without v).
+    for again in (None, "v1.27.3"):
+        with _served(tmp_path, kube_version=again) as (_core, url):
+            assert _version(url) == ("1", "27", "v1.27.3")
+
+
+def test_another_kubernetes_version_for_a_saved_cluster_is_refused_in_one_line(tmp_path):
+    with _served(tmp_path, kube_version="1.27.3"):
+        pass
+    with pytest.raises(persistence.StateError) as refused:
+        EmulatorServer(port=0, state_dir=tmp_path, kube_version="1.33.0")
+    assert "holds a Kubernetes v1.27.3 cluster, not v1.33.0: drop --kube-version" in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_cluster_saved_without_a_version_is_the_default_one(tmp_path):
+    with _served(tmp_path):
+        pass
+    path = tmp_path / persistence.STATE_FILE
+    saved = json.loads(path.read_text())
+    del saved["kubeVersion"]  # as saved before versions could be chosen
+    path.write_text(json.dumps(saved))
+    with _served(tmp_path) as (_core, url):
+        assert _version(url) == ("1", "33", "v1.33.0")
+    with pytest.raises(persistence.StateError, match="holds a Kubernetes v1.33.0 cluster, not v1.27.3"):
+        EmulatorServer(port=0, state_dir=tmp_path, kube_version="1.27.3")
+
+
+def test_a_malformed_kubernetes_version_is_refused():
+    with pytest.raises(ValueError, match="not a Kubernetes version"):
+        EmulatorServer(port=0, kube_version="1.27")

@@ -4,6 +4,9 @@ import re
 from . import quantity
 from .errors import ApiError, invalid
 
+TOKEN_TYPE = "kubernetes.io/service-account-token"
+ACCOUNT_NAME = "kubernetes.io/service-account.name"
+
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -109,5 +112,9 @@ def validate(res, obj):
     for key, value in (meta.get("annotations") or {}).items():
         if not isinstance(value, str):
             causes.append(("metadata.annotations", f'Invalid value: "{key}": annotation values must be strings'))
+    # A ServiceAccount token Secret names its account; the token controller fills in the rest.
+    if res.plural == "secrets" and obj.get("type") == TOKEN_TYPE and \
+            not (meta.get("annotations") or {}).get(ACCOUNT_NAME):
+        causes.append((f"metadata.annotations[{ACCOUNT_NAME}]", "Required value"))
     if causes:
         raise invalid(res, name, causes)

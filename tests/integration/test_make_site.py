@@ -22,10 +22,10 @@ def make(target, state):
 
 
 def changed(output):
-    """The `changed` count of the play recap."""
-    found = re.findall(r"^local\s+: ok=\d+\s+changed=(\d+)", output, re.MULTILINE)
-    assert len(found) == 1, output
-    return int(found[0])
+    """The `changed` count of the play recap: the cluster `local` and its hub `local/demo`."""
+    found = dict(re.findall(r"^(local|local/demo)\s+: ok=\d+\s+changed=(\d+)", output, re.MULTILINE))
+    assert set(found) == {"local", "local/demo"}, output
+    return sum(int(count) for count in found.values())
 
 
 def last_line(output):

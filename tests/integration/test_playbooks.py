@@ -151,7 +151,9 @@ def test_both_operations_playbooks_run_for_real_on_the_local_inventory(cluster):
     code, result = play("reset_user_storage.yml", local, "-e", "cluster=local hub=demo user=alice", env=env)
     assert code == 0, messages(result)
     assert "PVC jupyterhub-demo/claim-alice (annotations): deleted" in messages(result)
-    assert cluster.objects("persistentvolumeclaims", "jupyterhub-demo") == []
+    # The hub's NFS home claim (inventory/local has nfs_home) stays; alice's claim is gone.
+    assert [c["metadata"]["name"] for c in cluster.objects("persistentvolumeclaims", "jupyterhub-demo")] == \
+        ["jupyterhub-home"]
 
 
 def test_the_user_project_examples_are_safe_to_run_in_sequence(cluster, tmp_path):

@@ -51,7 +51,11 @@ def test_creates_every_object_for_every_user(cluster):
     assert [s["name"] for s in bindings["hubfleet-user-access-admin"]["subjects"]] == ["Bob.Smith@example.org", "physics"]
     assert bindings["hubfleet-hub-spawner"]["subjects"] == [{"kind": "ServiceAccount", "name": "hub", "namespace": "jhub"}]
     roles = cluster.objects("roles", bob["namespace"], "rbac.authorization.k8s.io")
-    assert roles[0]["rules"][0]["resources"] == ["pods", "persistentvolumeclaims", "services", "secrets"]
+    # The chart's own hub Role's rules (module_utils/rbac.py): no more than KubeSpawner uses.
+    assert roles[0]["rules"] == [
+        {"apiGroups": [""], "resources": ["pods", "persistentvolumeclaims", "secrets", "services"],
+         "verbs": ["get", "watch", "list", "create", "delete"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "watch", "list"]}]
     assert not cluster.objects("clusterrolebindings", group="rbac.authorization.k8s.io")
 
 

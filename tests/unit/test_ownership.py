@@ -43,5 +43,5 @@ def test_the_modules_objects_carry_the_scheme():
 
 
 def test_site_yml_labels_hubs_with_the_filter():
-    play = yaml.safe_load((REPO_ROOT / "playbooks" / "site.yml").read_text())[0]
-    assert "hubfleet.jupyterhub.ownership_labels('hub')" in play["vars"]["__site_hub_labels"]
+    hub_play = [p for p in yaml.safe_load((REPO_ROOT / "playbooks" / "site.yml").read_text()) if p["hosts"] == "hubs"]
+    assert "hubfleet.jupyterhub.ownership_labels('hub')" in hub_play[0]["vars"]["__site_hub_labels"]

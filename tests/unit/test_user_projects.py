@@ -1,11 +1,11 @@
 """Per-user project planning: what the module asks the server for, compared as the server stores it."""
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import user_projects
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import limits, user_projects
 
 
 def test_limits_are_defaulted_like_the_api_server():
-    limit = user_projects.with_server_defaults({"type": "Container", "max": {"cpu": "2", "memory": "4Gi"},
-                                                "min": {"cpu": "10m", "ephemeral-storage": "1Gi"},
-                                                "default": {"memory": "1Gi"}})
+    limit = limits.with_server_defaults({"type": "Container", "max": {"cpu": "2", "memory": "4Gi"},
+                                         "min": {"cpu": "10m", "ephemeral-storage": "1Gi"},
+                                         "default": {"memory": "1Gi"}})
     assert limit["default"] == {"memory": "1Gi", "cpu": "2"}
     assert limit["defaultRequest"] == {"memory": "1Gi", "cpu": "2", "ephemeral-storage": "1Gi"}
 

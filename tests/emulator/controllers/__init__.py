@@ -1,9 +1,14 @@
 """Small controllers, so that waits behave as on a cluster.
 
 They run synchronously after each write: workloads become ready, PVCs bind, Jobs and Builds
-complete, Routes are admitted, namespaces and protected PVCs terminate when they may. The
-annotation `emulator.hubfleet.io/outcome: Failed` on a Job or BuildConfig makes it fail.
+complete, Routes are admitted (or not, when another route holds their host), ServiceAccount token
+Secrets get their token, namespaces and protected PVCs terminate when they may. The annotation
+`emulator.hubfleet.io/outcome: Failed` on a Job or BuildConfig makes it fail, as does an outcome
+armed at the control endpoint for a Job.
 """
+import dataclasses
+
+from .. import errors
 from ..errors import ApiError
 from .authorization import access_review
 from .common import LOG, NODE
@@ -12,6 +17,7 @@ from .namespaces import recount_quotas, reconcile_namespace, reconcile_quota
 from .openshift import (current_user, instantiate, project_request, project_view, reconcile_buildconfig,
                         reconcile_imagestream, reconcile_route)
 from .storage import default_storage_class, reconcile_pv, reconcile_pvc, reconcile_volumesnapshot
+from .tokens import reconcile_secret
 from .workloads import (reconcile_daemonset, reconcile_deployment, reconcile_job, reconcile_pod, reconcile_replicaset,
                         reconcile_service, reconcile_statefulset, scale_view)
 
@@ -22,7 +28,7 @@ RECONCILERS = {
     "persistentvolumeclaims": reconcile_pvc, "persistentvolumes": reconcile_pv,
     "services": reconcile_service, "routes": reconcile_route, "imagestreams": reconcile_imagestream,
     "buildconfigs": reconcile_buildconfig, "volumesnapshots": reconcile_volumesnapshot,
-    "resourcequotas": reconcile_quota,
+    "resourcequotas": reconcile_quota, "secrets": reconcile_secret,
 }
 CREATE_HANDLERS = {"projectrequests": project_request, "selfsubjectaccessreviews": access_review}
 
@@ -60,13 +66,26 @@ def reconcile(cluster, res, obj):
     recount_quotas(cluster, res, obj)
 
 
-def log_text(res, obj):
+def log_text(res, obj, tail_lines=None):
+    """A pod's log (its log annotation) or a build's; `tailLines` keeps the last lines, as PodLogOptions does."""
     if res.plural == "builds":
         strategy = obj["spec"].get("strategy", {}).get("type", "Source")
         lines = [f"Build {obj['metadata']['name']} ({strategy} strategy)", "Pushing image ...",
                  "Push successful" if obj.get("status", {}).get("phase") == "Complete" else "error: build error"]
-        return "\n".join(lines) + "\n"
-    return (obj["metadata"].get("annotations") or {}).get(LOG, "")
+        text = "\n".join(lines) + "\n"
+    else:
+        text = (obj["metadata"].get("annotations") or {}).get(LOG, "")
+    if tail_lines is None:
+        return text
+    try:
+        count = int(tail_lines)
+    except ValueError:
+        raise ApiError(400, f"couldn't parse tailLines: {tail_lines!r} is not an integer") from None
+    if count < 0:
+        options = dataclasses.replace(res, kind=res.kind + "LogOptions")  # PodLogOptions, BuildLogOptions
+        raise errors.invalid(options, obj["metadata"]["name"],
+                             [("tailLines", f"Invalid value: {count}: must be greater than or equal to 0")])
+    return "".join(text.splitlines(keepends=True)[-count:]) if count else ""
 
 
 def reject_unknown_subresource(res, subresource):

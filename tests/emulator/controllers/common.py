@@ -5,6 +5,8 @@ import json
 OUTCOME = "emulator.hubfleet.io/outcome"
 LOG = "emulator.hubfleet.io/log"
 NODE = "emulator-node"
+# The cluster CA that kube-root-ca.crt and ServiceAccount token Secrets hand out: a stand-in, no certificate.
+ROOT_CA = "-----BEGIN CERTIFICATE-----\nemulator\n-----END CERTIFICATE-----\n"
 HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 

@@ -3,7 +3,9 @@ import copy
 
 from .. import errors
 from .namespaces import finalize_namespace, recount_quotas
+from .openshift import admit_routes
 from .storage import PV_PROTECTION, drop_finalizer, release_protected_claims, release_volume
+from .tokens import delete_tokens
 
 IMMUTABLE_SELECTORS = {"deployments", "statefulsets", "daemonsets", "replicasets"}
 
@@ -55,6 +57,10 @@ def removed(cluster, res, obj):
         release_protected_claims(cluster, namespace)
     elif res.plural == "persistentvolumeclaims":
         release_volume(cluster, obj)
+    elif res.plural == "serviceaccounts":
+        delete_tokens(cluster, obj)
+    elif res.plural == "routes":
+        admit_routes(cluster, res, obj["spec"].get("host"))  # the router re-evaluates the host's other claims
     if namespace:
         ns = cluster.store.get(cluster.res("namespaces"), None, namespace)
         if ns and ns["metadata"].get("deletionTimestamp"):

@@ -2,6 +2,7 @@
 import copy
 
 from .. import quota
+from .common import ROOT_CA
 
 
 def reconcile_namespace(cluster, res, ns):
@@ -16,7 +17,7 @@ def reconcile_namespace(cluster, res, ns):
     cluster.system_put(cluster.res("serviceaccounts"), {"metadata": {"name": "default", "namespace": name}})
     cluster.system_put(cluster.res("configmaps"), {
         "metadata": {"name": "kube-root-ca.crt", "namespace": name},
-        "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nemulator\n-----END CERTIFICATE-----\n"}})
+        "data": {"ca.crt": ROOT_CA}})
 
 
 def reconcile_quota(cluster, res, obj):

@@ -1,5 +1,5 @@
-"""OpenShift: Routes are admitted, image streams get a repository, builds run and tag images, projects are requested,
-users/~ names the caller."""
+"""OpenShift: Routes are admitted (or rejected when another route holds their host), image streams get a
+repository, builds run and tag images, projects are requested, users/~ names the caller."""
 import copy
 import hashlib
 
@@ -8,19 +8,89 @@ from .common import marked_failed, now, owner_ref, stored
 
 APPS_DOMAIN = "apps.emulator.local"
 REGISTRY = "image-registry.openshift-image-registry.svc:5000"
+ROUTER = "default"
 
 
 def reconcile_route(cluster, res, route):
     body = copy.deepcopy(route)
     meta = body["metadata"]
     host = body.setdefault("spec", {}).setdefault("host", f"{meta['name']}-{meta['namespace']}.{APPS_DOMAIN}")
-    ingress = (body.get("status") or {}).get("ingress") or [{}]
-    if ingress[0].get("host") != host:
-        body["status"] = {"ingress": [{
-            "host": host, "routerName": "default", "wildcardPolicy": "None",
-            "routerCanonicalHostname": f"router-default.{APPS_DOMAIN}",
-            "conditions": [{"type": "Admitted", "status": "True", "lastTransitionTime": now()}]}]}
-    cluster.system_put(res, body)
+    before = _ingress(route).get("host")
+    admit_routes(cluster, res, host, body)
+    if before != host:
+        admit_routes(cluster, res, before)  # the host it left: the routes it held back may be exposed now
+
+
+def admit_routes(cluster, res, host, written=None):
+    """Admit the routes of a host as the router's host index does under the default (Strict) admission policy:
+    the namespace of the oldest route owns the host, and in it the oldest route of each path is exposed; the others
+    are rejected as HostAlreadyClaimed. `written`, the route being written, is stored; the other routes are written
+    only when their admission changes (a route deleted or written may expose or displace them)."""
+    claims = {r["metadata"]["uid"]: r for r in cluster.store.items(res) if (r.get("spec") or {}).get("host") == host}
+    if written is not None:
+        claims[written["metadata"]["uid"]] = written
+    if not host or not claims:
+        return
+    ordered = sorted(claims.values(), key=_age)
+    owner = ordered[0]
+    exposed = []
+    for route in ordered:
+        if route["metadata"]["namespace"] == owner["metadata"]["namespace"] and \
+                all(_path(other) != _path(route) for other in exposed):
+            exposed.append(route)
+    for route in ordered:
+        rejection = None if any(route is other for other in exposed) else _rejection(route, owner, host, written)
+        if route is written:
+            written["status"] = _status(route, rejection)
+            cluster.system_put(res, written)
+        elif _admitted(route) != (rejection is None):
+            cluster.set_status(res, route, _status(route, rejection))
+
+
+def _age(route):
+    """Oldest first, by creationTimestamp (seconds); within a second the route holding the host comes first, where
+    the router would compare uids."""
+    meta = route["metadata"]
+    return meta["creationTimestamp"], not _admitted(route), meta["uid"]
+
+
+def _path(route):
+    return route["spec"].get("path") or ""
+
+
+def _ingress(route):
+    return next((i for i in (route.get("status") or {}).get("ingress") or [] if i.get("routerName") == ROUTER), {})
+
+
+def _admitted(route):
+    return any(c.get("type") == "Admitted" and c.get("status") == "True" for c in _ingress(route).get("conditions", []))
+
+
+def _rejection(route, owner, host, written):
+    """The router's message for a route it does not expose (openshift/router, unique_host.go)."""
+    if _admitted(route) and route is not written:
+        if written is None:
+            return f"namespace {owner['metadata']['namespace']} owns hostname {host}"
+        return f"replaced by older route {written['metadata']['name']}"
+    if route["metadata"]["namespace"] == owner["metadata"]["namespace"]:
+        return f"route {owner['metadata']['name']} already exposes {host} and is older"
+    return f"a route in another namespace holds {host} and is older than {route['metadata']['name']}"
+
+
+def _status(route, rejection):
+    """The route's status with this router's ingress entry; the Admitted condition keeps its lastTransitionTime
+    while it stays the same."""
+    condition = {"type": "Admitted", "status": "False" if rejection else "True"}
+    if rejection:
+        condition.update(reason="HostAlreadyClaimed", message=rejection)
+    previous = next((c for c in _ingress(route).get("conditions", []) if c.get("type") == "Admitted"), {})
+    unchanged = {k: previous.get(k) for k in ("type", "status", "reason", "message") if k in previous} == condition
+    condition["lastTransitionTime"] = (unchanged and previous.get("lastTransitionTime")) or now()
+    others = [i for i in (route.get("status") or {}).get("ingress") or [] if i.get("routerName") != ROUTER]
+    spec = route["spec"]
+    mine = {"host": spec["host"], "routerName": ROUTER, "wildcardPolicy": spec.get("wildcardPolicy", "None"),
+            "routerCanonicalHostname": f"router-default.{APPS_DOMAIN}", "conditions": [condition]}
+    return {**(route.get("status") or {}), "ingress": [mine] + others}
 
 
 def reconcile_imagestream(cluster, res, stream):

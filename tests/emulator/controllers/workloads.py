@@ -3,7 +3,7 @@ import copy
 import secrets
 
 from ..errors import ApiError
-from .common import (HASH_ALPHABET, LOG, NODE, conditions, marked_failed, now, owned_by, owner_ref, stored, template_hash,
+from .common import (HASH_ALPHABET, LOG, NODE, OUTCOME, conditions, now, owned_by, owner_ref, stored, template_hash,
                      without_zeros)
 from .namespaces import recount_quotas
 from .storage import release_protected_claims
@@ -155,14 +155,20 @@ def reconcile_job(cluster, res, job):
     if job.get("status", {}).get("startTime"):
         return
     meta = job["metadata"]
-    failed = marked_failed(job)
+    armed = _armed_outcome(cluster, meta)
+    annotations = {**({OUTCOME: armed["outcome"], LOG: armed.get("log", "")} if armed else {}),
+                   **(meta.get("annotations") or {})}
+    failed = annotations.get(OUTCOME) == "Failed"
     labels = {"job-name": meta["name"], "batch.kubernetes.io/job-name": meta["name"],
               "controller-uid": meta["uid"], "batch.kubernetes.io/controller-uid": meta["uid"]}
     template = copy.deepcopy(job["spec"].get("template", {}))
-    template.setdefault("metadata", {}).setdefault("annotations", {})[LOG] = \
-        (meta.get("annotations") or {}).get(LOG, "")
+    template.setdefault("metadata", {}).setdefault("annotations", {})[LOG] = annotations.get(LOG, "")
     if _ensure_pods(cluster, job, template, _random_names(meta["name"], 1, []), labels):
         return  # refused: no pod and no status yet; writing the Job again tries again
+    if armed:
+        armed["count"] = armed.get("count", 1) - 1
+        if armed["count"] <= 0:
+            cluster.job_outcomes.remove(armed)
     for pod in _owned_pods(cluster, job):
         done = copy.deepcopy(pod)
         done["status"] = {**pod.get("status", {}), "phase": "Failed" if failed else "Succeeded"}
@@ -177,6 +183,13 @@ def reconcile_job(cluster, res, job):
                       conditions=conditions([], [("SuccessCriteriaMet", "True", "CompletionsReached"),
                                                  ("Complete", "True", "CompletionsReached")]))
     cluster.set_status(res, stored(cluster, res, job), status)
+
+
+def _armed_outcome(cluster, meta):
+    """The first outcome armed at the control endpoint (POST /_emulator/job-outcomes) for this Job, or None. It stands
+    in for the outcome and log annotations; the Job's own annotations win. The Job that starts uses it up."""
+    return next((armed for armed in cluster.job_outcomes if armed.get("namespace") in (None, meta["namespace"])
+                 and meta["name"].startswith(armed.get("name_prefix") or "")), None)
 
 
 def reconcile_pod(cluster, res, pod):
