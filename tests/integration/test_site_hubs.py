@@ -168,3 +168,30 @@ def test_check_diff_on_the_converged_cluster_reports_no_change(runs):
              if item.get("diff")]
     assert [d["diff"] for d in diffs if d["diff"] not in ({}, [])] == []
     assert runs.check_converged_version == runs.again_version
+
+
+BAD_HUB_LISTS = {
+    "bad_name": ([{"name": "Demo_Hub", "namespace": "jupyterhub-demo"}], "hubs[0].name 'Demo_Hub' must be a DNS-1123 label"),
+    "long_namespace": ([{"name": "demo", "namespace": "n" * 64}], "hubs[0].namespace"),
+    "system_namespace": ([{"name": "demo", "namespace": "kube-system"}], "not be 'default' or start with 'kube-'"),
+    "shared_namespace": ([{"name": "a", "namespace": "jupyterhub"}, {"name": "b", "namespace": "jupyterhub"}],
+                         "belong to no other hub of this cluster"),
+    "old_chart": ([{"name": "demo", "namespace": "jupyterhub-demo", "chart_version": "2.0.0"}],
+                  "chart version '2.0.0' of hub 'demo'"),
+}
+
+
+def test_a_bad_hub_list_fails_its_cluster_naming_the_field_before_any_write(cluster, tmp_path):
+    clusters = {name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                       "cluster_kubeconfig": str(cluster.kubeconfig), "hubs": hubs}
+                for name, (hubs, _message) in BAD_HUB_LISTS.items()}
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"clusters": {"hosts": clusters}}))
+    cluster.control.reset()
+    code, result = site(inventory)
+    assert code != 0
+    for name, (_hubs, message) in BAD_HUB_LISTS.items():
+        assert result["stats"][name]["failures"] == 1, name
+        assert any(message in text for text in host_messages(result, name)), (name, host_messages(result, name))
+    assert not [host for host in result["stats"] if "/" in host]
+    assert cluster.writes() == 0
