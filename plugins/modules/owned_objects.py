@@ -22,7 +22,8 @@ description:
     amount keep the live spelling (V(1024Mi) against V(1Gi) is no change), and a PersistentVolume's
     C(claimRef) keeps what the binder added.
   - Objects with O(objects[].wanted=false) are deleted when they exist (and are ours), after the
-    wanted ones are applied, so a new RoleBinding exists before the old one goes.
+    wanted ones are applied (so a new RoleBinding exists before the old one goes), in the reverse
+    of the order given (so a claim goes before its volume, a binding before its account).
   - The ownership labels are added to every object.
 author:
   - hubfleet maintainers (@hubfleet)
@@ -195,9 +196,10 @@ def run(module):
 
     applier = Applier(module, cluster)
     reports = [None] * len(items)
-    # Applies first, in order; deletes after, so that what replaces an object exists before it goes.
+    # Applies first, in order; deletes after, so that what replaces an object exists before it goes,
+    # in reverse order, so that what depends on an object goes before it.
     for index in [i for i, (_d, wanted) in enumerate(items) if wanted] + \
-            [i for i, (_d, wanted) in enumerate(items) if not wanted]:
+            [i for i, (_d, wanted) in reversed(list(enumerate(items))) if not wanted]:
         definition, wanted = items[index]
         action, after = (applier.apply if wanted else applier.delete)(definition, lives[index])
         reports[index] = dict(ref=owned.ref(definition), action=action, object=printable(after))

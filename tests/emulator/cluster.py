@@ -4,7 +4,8 @@ import datetime
 import secrets
 import uuid
 
-from . import controllers, defaults, errors, patches, persistence, quota, resources, selectors, validation
+from . import (admission, controllers, defaults, errors, patches, persistence, quota, resources, scc, selectors,
+               validation)
 from .errors import ApiError
 from .resources import DEFAULT_KUBE_VERSION, Catalogue
 from .store import Store
@@ -32,6 +33,8 @@ class Cluster:
         self.catalogue = Catalogue(openshift=openshift, kube_version=resources.kube_version(version))
         # Job outcomes armed at the control endpoint (POST /_emulator/job-outcomes), used up by the Jobs they match.
         self.job_outcomes = []
+        # The warnings of the request being served (the server sends them as Warning headers).
+        self.warnings = []
         self.store = Store()
         self.lock = self.store.lock
         with self.lock:
@@ -126,9 +129,9 @@ class Cluster:
             raise errors.forbidden_object(res, name, f"unable to create new content in namespace {namespace} "
                                                      "because it is being terminated")
 
-    def _admit(self, res, body):
-        """The admission plugins of a create, in the server's order: LimitRanger and DefaultStorageClass fill in
-        defaults, then ResourceQuota may refuse."""
+    def _admit(self, res, body, user=ADMIN):
+        """The admission plugins of a create, in the server's order: LimitRanger, DefaultStorageClass and (OpenShift)
+        SecurityContextConstraints fill in defaults, then PodSecurity and ResourceQuota may refuse."""
         namespace = body["metadata"].get("namespace")
         if res.plural == "pods":
             defaults.apply_limit_ranges(body, self.store.items(self.res("limitranges"), namespace))
@@ -136,6 +139,9 @@ class Cluster:
             default_class = controllers.default_storage_class(self)
             if default_class is not None:
                 body["spec"]["storageClassName"] = default_class["metadata"]["name"]
+        if res.plural == "pods" and self.openshift:
+            scc.check(self, body, user)
+        admission.check(self, res, body, self.warnings)
         quota.check(self, res, body)
 
     def create(self, res, namespace, body, user=ADMIN, dry_run=False, keep_status=False):
@@ -157,7 +163,7 @@ class Cluster:
             body.pop("status", None)
         for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
             meta.pop(key, None)
-        self._admit(res, body)
+        self._admit(res, body, user)
         if self.store.get(res, namespace, meta["name"]) is not None:
             raise errors.already_exists(res, meta["name"])
         meta["uid"] = str(uuid.uuid4())

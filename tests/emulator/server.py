@@ -8,7 +8,7 @@ import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import controllers, persistence, protobuf, resources
+from . import admission, controllers, persistence, protobuf, resources
 from .cluster import ADMIN, TOKENS, Cluster
 from .control import Control, Stopped
 from .errors import ApiError
@@ -173,7 +173,9 @@ class Handler(BaseHTTPRequestHandler):
         # A committed fault: the request is carried out, then its answer, whatever it was, is lost.
         try:
             with cluster.lock:
+                cluster.warnings = []
                 result = self._call(verb, route, query, body, content_type, user)
+                warning = admission.warning_header(cluster.warnings)
         except ApiError:
             if lost is None:
                 raise
@@ -183,7 +185,8 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(result, str):
             self._send(200, result, "text/plain")
         else:
-            self._send(201 if verb == "create" and route.subresource is None else 200, result)
+            self._send(201 if verb == "create" and route.subresource is None else 200, result,
+                       headers={"Warning": warning} if warning else None)
 
     def _discovery(self, parts):
         catalogue = self.server.cluster.catalogue

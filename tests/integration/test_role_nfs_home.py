@@ -73,7 +73,10 @@ def runs(tmp_path_factory):
         openshift.control.job_outcome(namespace="jupyterhub-fails", name_prefix=JOB_PREFIX, outcome="Failed",
                                       log=PERMISSION_DENIED)
         done.foreign_before = volume(openshift, "hubfleet-home-foreign-theirs")
-        for cluster in (vanilla, lifecycle, removal):
+        # On vanilla the hub namespace enforces Pod Security "restricted": the share-creator Job's pod must pass.
+        vanilla.control.seed([dict(namespace(NAMESPACE), metadata={
+            "name": NAMESPACE, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}})])
+        for cluster in (lifecycle, removal):
             cluster.control.seed([namespace(NAMESPACE)])
         converged = {"localhost": hub("demo", openshift), "Vanilla_East": hub("demo", vanilla)}
         inventory = local_inventory(root / "converge.yml", **converged, failing=hub("fails", openshift),
@@ -115,7 +118,15 @@ def test_converge_creates_the_directory_then_the_volume_and_the_claim_bound_to_i
     [job] = jobs(cluster)
     assert job["metadata"]["name"].startswith(JOB_PREFIX) and finished(job, "Complete")
     assert job["metadata"]["labels"]["hubfleet.io/hub"] == "demo"
-    assert job["spec"]["template"]["spec"]["volumes"][0]["nfs"] == {"server": "nfs.example.org", "path": "/homes"}
+    # The base share through a claim (Pod Security "restricted" and restricted-v2 refuse inline nfs), which
+    # is gone again: only the hub's own volume and claim stay.
+    assert job["spec"]["template"]["spec"]["volumes"][0] == {"name": "share",
+                                                             "persistentVolumeClaim": {"claimName": "jupyterhub-home-share"}}
+    assert [pv["metadata"]["name"] for pv in cluster.objects("persistentvolumes")
+            if (pv["metadata"].get("labels") or {}).get("hubfleet.io/hub") == "demo"] == [
+        "hubfleet-home-localhost-demo" if host == "localhost" else "hubfleet-home-vanilla-east-demo"]
+    assert [pvc["metadata"]["name"] for pvc in cluster.objects("persistentvolumeclaims", NAMESPACE)] == [
+        "jupyterhub-home"]
 
     name = "hubfleet-home-localhost-demo" if host == "localhost" else "hubfleet-home-vanilla-east-demo"
     made = volume(cluster, name)
@@ -223,5 +234,6 @@ def test_check_mode_on_a_fresh_cluster_reports_and_writes_nothing(runs):
     assert stored_version(runs.fresh) == runs.fresh_version
     assert held(runs.fresh) == {"jobs": [], "pods": [], "persistentvolumes": [], "persistentvolumeclaims": []}
     assert runs.check_requests["writes"] == 0, runs.check_requests
-    # The cluster-scoped volume was asked of the API server as a dry run; the namespaced objects could not be.
-    assert runs.check_requests["counts"].get("dry-run-patch persistentvolumes") == 1, runs.check_requests
+    # The cluster-scoped volumes (the base share's, the hub's) were asked of the API server as dry runs; the
+    # namespaced objects could not be.
+    assert runs.check_requests["counts"].get("dry-run-patch persistentvolumes") == 2, runs.check_requests

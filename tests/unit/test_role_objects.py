@@ -626,8 +626,15 @@ def test_route_a_bad_key_is_never_printed(runs, refusal):
 # --- nfs_home -------------------------------------------------------------------------------
 
 def test_nfs_home_volume_for_the_hub_directory(render):
-    volume, claim = render("nfs_home", "vanilla")["objects"]
+    volume, claim, share_volume, share_claim = render("nfs_home", "vanilla")["objects"]
     assert (volume["wanted"], claim["wanted"]) == (True, True)
+    # The base share's volume and claim are for the share-creator Job only: never left behind.
+    assert (share_volume["wanted"], share_claim["wanted"]) == (False, False)
+    assert share_volume["definition"]["metadata"]["name"] == "hubfleet-share-vanilla-research"
+    assert share_volume["definition"]["spec"]["nfs"] == {"server": "nfs.example.org", "path": "/homes"}
+    assert share_volume["definition"]["spec"]["claimRef"] == {"namespace": "jupyterhub-research",
+                                                              "name": "jupyterhub-home-share"}
+    assert share_claim["definition"]["spec"]["volumeName"] == "hubfleet-share-vanilla-research"
     assert volume["definition"] == {
         "apiVersion": "v1", "kind": "PersistentVolume",
         "metadata": {"name": "hubfleet-home-vanilla-research", "labels": labels("nfs-home")},
@@ -656,21 +663,23 @@ def test_nfs_home_claim_is_bound_to_the_volume(render):
     ("other_mode", "hubfleet-home-other-mode-research"),
 ])
 def test_nfs_home_volume_name_carries_the_cluster(render, case, name):
-    volume, claim = render("nfs_home", case)["objects"]
+    volume, claim, _share_volume, _share_claim = render("nfs_home", case)["objects"]
     assert volume["definition"]["metadata"]["name"] == name
     assert claim["definition"]["spec"]["volumeName"] == name
 
 
 def test_nfs_home_directory_base_and_claim_name(render):
     rendered = render("nfs_home", "directory")
-    volume, claim = rendered["objects"]
+    volume, claim, share_volume, _share_claim = rendered["objects"]
     assert volume["definition"]["spec"]["nfs"] == {"server": "nfs.example.org", "path": "/exports/homes/groups/research"}
     assert volume["definition"]["spec"]["claimRef"] == {"namespace": "jupyterhub-research", "name": "homes"}
     assert claim["definition"]["metadata"]["name"] == "homes"
     container = rendered["job"]["spec"]["template"]["spec"]["containers"][0]
     assert {"name": "HUB_DIRECTORY", "value": "groups/research"} in container["env"]
+    # Pod Security "restricted" and OpenShift's restricted-v2 refuse inline nfs volumes: a claim.
     assert rendered["job"]["spec"]["template"]["spec"]["volumes"] == [
-        {"name": "share", "nfs": {"server": "nfs.example.org", "path": "/exports/homes/"}}]
+        {"name": "share", "persistentVolumeClaim": {"claimName": "homes-share"}}]
+    assert share_volume["definition"]["spec"]["nfs"] == {"server": "nfs.example.org", "path": "/exports/homes/"}
     assert rendered["storage_values"]["singleuser"]["storage"]["static"]["pvcName"] == "homes"
     assert rendered["storage_values"]["singleuser"]["storage"]["homeMountPath"] == "/home/user"
 
@@ -697,11 +706,12 @@ def test_nfs_home_job_leaves_the_uid_to_openshift(render):
 
 
 @pytest.mark.parametrize("case", ["root", "root_openshift"])
-def test_nfs_home_job_as_root_gets_only_the_capabilities_it_needs(render, case):
+def test_nfs_home_job_as_root_keeps_the_runtimes_default_capabilities(render, case):
+    # chown and chmod need CHOWN, FOWNER, DAC_OVERRIDE: the runtime's defaults, which the baseline level
+    # allows and the anyuid SCC does not let a pod add back after dropping them.
     pod = render("nfs_home", case)["job"]["spec"]["template"]["spec"]
     assert pod["securityContext"] == {"runAsUser": 0, "seccompProfile": {"type": "RuntimeDefault"}}
-    assert pod["containers"][0]["securityContext"]["capabilities"] == {
-        "drop": ["ALL"], "add": ["CHOWN", "FOWNER", "DAC_OVERRIDE"]}
+    assert pod["containers"][0]["securityContext"] == {"allowPrivilegeEscalation": False}
 
 
 def test_nfs_home_job_as_root_false_from_a_survey_is_not_root(render):
@@ -764,7 +774,7 @@ def test_nfs_home_readme_example(render):
 
 
 def test_nfs_home_absent_needs_no_server_and_wants_nothing(render):
-    assert [entry["wanted"] for entry in render("nfs_home", "absent_without_server")["objects"]] == [False, False]
+    assert [entry["wanted"] for entry in render("nfs_home", "absent_without_server")["objects"]] == [False] * 4
 
 
 @pytest.mark.parametrize("case, fragment", [

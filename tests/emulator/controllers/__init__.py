@@ -8,7 +8,7 @@ armed at the control endpoint for a Job.
 """
 import dataclasses
 
-from .. import errors
+from .. import errors, scc
 from ..errors import ApiError
 from .authorization import access_review
 from .common import LOG, NODE
@@ -63,6 +63,8 @@ def reconcile(cluster, res, obj):
     handler = RECONCILERS.get(res.plural)
     if handler and not obj["metadata"].get("deletionTimestamp"):
         handler(cluster, res, obj)
+        if res.plural == "namespaces" and cluster.openshift:
+            scc.allocate(cluster, cluster.store.get(res, None, obj["metadata"]["name"]))
     recount_quotas(cluster, res, obj)
 
 
