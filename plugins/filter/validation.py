@@ -100,6 +100,7 @@ RULES = {
     "dns_subdomain": _one(validation.dns_subdomain_error),
     "label_value": _one(validation.label_value_error),
     "labels": validation.label_errors,
+    "annotations": validation.annotation_errors,
     "quota": validation.quota_errors,
     "container_limits": limits.container_limit_errors,
     "resources": _resources_errors,

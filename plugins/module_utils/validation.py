@@ -127,6 +127,19 @@ def label_errors(labels, where):
     return errors
 
 
+def annotation_errors(annotations, where):
+    """Messages for each invalid key (the label key rule) or non-string value of an annotation map."""
+    if not isinstance(annotations or {}, dict):
+        return ["%s must be a mapping of annotation key to value" % where]
+    errors = []
+    for key, value in (annotations or {}).items():
+        if label_key_error(str(key)):
+            errors.append("%s: %r is not a valid annotation key" % (where, key))
+        if not isinstance(value, str):
+            errors.append("%s: the value of annotation %r must be a string, not %r" % (where, key, value))
+    return errors
+
+
 def _is_hugepages(name):
     return name.startswith(_HUGEPAGES)
 

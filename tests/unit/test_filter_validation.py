@@ -32,6 +32,8 @@ CASES = {
     "dns_subdomain": ("hub.apps.example.org", "hub_apps", "DNS-1123 subdomain"),
     "label_value": ("research_1.a", "-research", "letters, digits"),
     "labels": ({"example.org/team": "a"}, {"bad key!": "a"}, "not a valid label key"),
+    "annotations": ({"haproxy.router.openshift.io/timeout": "120s", "note": "any text, even: this"},
+                    {"bad key!": "a"}, "not a valid annotation key"),
     "quota": ({"requests.cpu": "8", "count/services": "20", "requests.nvidia.com/gpu": "2"},
               {"requests.cpus": "8"}, "standard resource for quota"),
     "container_limits": ({"max": {"cpu": "2"}}, {"maximum": {"cpu": "2"}}, "unknown key 'maximum'"),
@@ -220,3 +222,8 @@ def test_port_name_accepts_service_port_names(name):
 @pytest.mark.parametrize("name", ["8080", "a234567890123456", "-http", "http-", "pro--xy", "HTTP", "ht_tp"])
 def test_port_name_refuses_what_a_service_refuses(name):
     assert "must be a port name" in refused(name, "port_name", "route_service_port")
+
+
+def test_annotations_refuse_values_that_are_not_text():
+    assert "must be a string, not 120" in refused({"haproxy.router.openshift.io/timeout": 120}, "annotations",
+                                                  "route_annotations")
