@@ -36,7 +36,7 @@ integration: setup
 # MOLECULE_GLOB: only the CI scenario, so that molecule leaves no state behind for `default` (kind),
 # which would warn "modified since created" on a later clone (docs/molecule.md).
 molecule: setup
-	MOLECULE_GLOB=molecule/emulated/molecule.yml molecule test -s emulated
+	MOLECULE_GLOB=molecule/emulated/molecule.yml scripts/with_chart_mirror.sh molecule test -s emulated
 
 test: setup
 	$(MAKE) lint sanity molecule unit contract integration
@@ -50,7 +50,7 @@ EMULATOR_MAKE = make$(if $(filter-out .cache/emulator,$(EMULATOR_STATE)), EMULAT
 .PHONY: cluster-up cluster-down cluster-reset
 
 site: setup
-	$(EMULATOR) run --state-dir $(EMULATOR_STATE) --kubeconfig $(EMULATOR_KUBECONFIG) -- ansible-playbook site.yml -i inventory/local
+	scripts/with_chart_mirror.sh $(EMULATOR) run --state-dir $(EMULATOR_STATE) --kubeconfig $(EMULATOR_KUBECONFIG) -- ansible-playbook site.yml -i inventory/local
 	@if $(EMULATOR) status --state-dir $(EMULATOR_STATE) >/dev/null; then \
 	  echo "The emulated cluster is still running: export KUBECONFIG=$(EMULATOR_KUBECONFIG); $(EMULATOR_MAKE) cluster-down stops it."; \
 	else \

@@ -161,6 +161,10 @@ class Cluster:
         self._require_namespace(res, namespace, meta["name"])
         if res.has_status and not keep_status:
             body.pop("status", None)
+            if res.plural == "pods" and not res.group:
+                # As the API server's pod strategy (PrepareForCreate) does: a new pod is Pending, so that
+                # watchers (KubeSpawner 6 reads status.phase from the first ADDED event) always see a status.
+                body["status"] = copy.deepcopy(controllers.CREATED_POD_STATUS)
         for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
             meta.pop(key, None)
         self._admit(res, body, user)

@@ -220,7 +220,11 @@ class Handler(BaseHTTPRequestHandler):
         collection = route.name is None
         if method == "GET":
             if collection:
-                return "watch" if query.get("watch") in ("1", "true") else "list"
+                # A bool query parameter as the API server converts it (apimachinery's
+                # Convert_Slice_string_To_bool): only "false" and "0", in any case, are false, so
+                # kubernetes_asyncio's watch=True is a watch.
+                watch = query.get("watch")
+                return "watch" if watch is not None and watch.lower() not in ("false", "0") else "list"
             return "get"
         if method == "DELETE":
             return "deletecollection" if collection else "delete"

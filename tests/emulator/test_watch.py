@@ -1,7 +1,9 @@
 """Watches: events after a resourceVersion, selector filtering, timeouts, and kubectl wait."""
+import json
 import subprocess
 import threading
 import time
+import urllib.request
 
 import pytest
 from kubernetes import client, watch
@@ -226,3 +228,32 @@ def test_kubectl_get_watch_prints_events(kubectl, core, control, namespace):
         watching.terminate()
         watching.communicate()
     assert lines == ["ADDED seen", "DELETED seen"]
+
+
+@pytest.mark.parametrize("value, verb", [("True", "watch"), ("1", "watch"), ("true", "watch"),
+                                         ("False", "list"), ("0", "list")])
+def test_watch_parameter_is_a_bool_as_the_api_server_reads_it(emulator, core, namespace, value, verb):
+    """kubernetes_asyncio, which KubeSpawner uses, sends watch=True."""
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": "one"}})
+    url = f"{emulator.url}/api/v1/namespaces/{namespace}/configmaps?watch={value}&timeoutSeconds=1"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        lines = response.read().decode().splitlines()
+    if verb == "list":
+        assert json.loads("".join(lines))["kind"] == "ConfigMapList", lines
+    else:
+        events = [json.loads(line) for line in lines]
+        assert ("ADDED", "one") in [(e["type"], e["object"]["metadata"]["name"]) for e in events], lines
+
+
+def test_a_created_pod_is_first_seen_pending_then_running(core, namespace):
+    """KubeSpawner 6 reads status.phase from every pod event, the first ADDED included."""
+    version = _current_version(core, namespace)
+    core.create_namespaced_pod(namespace, {"metadata": {"name": "p"}, "spec": {"containers": [
+        {"name": "c", "image": "busybox"}]}})
+    stream = watch.Watch().stream(core.list_namespaced_pod, namespace, resource_version=version, timeout_seconds=3)
+    phases = []
+    for event in stream:
+        phases.append((event["type"], event["object"].status.phase if event["object"].status else None))
+        if phases[-1][1] == "Running":
+            break
+    assert phases[:2] == [("ADDED", "Pending"), ("MODIFIED", "Running")], phases

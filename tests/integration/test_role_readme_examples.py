@@ -10,6 +10,8 @@ import sys
 import pytest
 import yaml
 
+from tests.emulator.chart_mirror import DEFAULT_DIR, ChartMirror
+
 from .test_playbooks import REPO_ROOT, play
 from .scenarios import Emulators, host_messages, host_results, namespace, stored_version
 
@@ -49,8 +51,12 @@ def outcomes(tmp_path_factory):
 
     def run(role):
         playbook, cluster, _before = prepared[role]
-        return play(playbook, inventory, env={"KUBECONFIG": str(cluster.kubeconfig), "TMPDIR": str(root / role)})
+        return play(playbook, inventory, env={"KUBECONFIG": str(cluster.kubeconfig), "TMPDIR": str(root / role),
+                                              "HUBFLEET_CHART_REPO_URL": mirror})
 
+    # The hub role's example installs the real chart: from the local mirror, as an air-gapped site would.
+    mirror_server = ChartMirror(DEFAULT_DIR)
+    mirror = mirror_server.start()
     try:
         for readme in READMES:
             role = readme.parent.name
@@ -65,6 +71,7 @@ def outcomes(tmp_path_factory):
         yield {role: done[role] + prepared[role][1:] for role in prepared}
     finally:
         emulators.stop()
+        mirror_server.stop()
 
 
 def test_every_role_has_a_readme_example():

@@ -15,6 +15,8 @@ import sys
 import pytest
 import yaml
 
+from tests.emulator.chart_mirror import DEFAULT_DIR, ChartMirror
+
 from .test_playbooks import REPO_ROOT, play, write_inventory
 from .scenarios import Emulators, host_messages, namespace, one, stored_version
 
@@ -28,6 +30,12 @@ EAST_HUBS = [{"name": "good", "namespace": "jupyterhub-good"},
              {"name": "bad", "namespace": "jupyterhub-bad", "route_host": "taken.example.org"}]
 HOLDER = {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "holder", "namespace": "other"},
           "spec": {"host": "taken.example.org", "to": {"kind": "Service", "name": "web"}}}
+
+
+def with_hub(hubs, mirror):
+    """The hubs with what the hub role needs: a login (test-only) and the chart from the local mirror."""
+    return [dict(hub, hub_auth_type="dummy", hub_allow_insecure_auth=True, hub_allowed_users=["alice"],
+                 hub_chart_repo_url=mirror, hub_helm_timeout="2m") for hub in hubs]
 
 
 def site(inventory, *extra):
@@ -61,12 +69,14 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
     emulators = Emulators(root)
     done = Runs()
+    mirror_server = ChartMirror(DEFAULT_DIR)
+    mirror = mirror_server.start()
     try:
         vanilla = done.vanilla = emulators.start("vanilla", openshift=False)
         east = done.east = emulators.start("east")
         east.control.seed([namespace("other"), HOLDER])
         done.holder = one(east, "routes", "other", "holder", "route.openshift.io")
-        local = write_inventory(root / "local.yml", vanilla, [DEMO])
+        local = write_inventory(root / "local.yml", vanilla, with_hub([DEMO], mirror))
 
         done.fresh_held, done.fresh_version = everything(vanilla), stored_version(vanilla)
         vanilla.control.reset()
@@ -77,7 +87,8 @@ def runs(tmp_path_factory):
         both = yaml.safe_load(local.read_text())
         both["clusters"]["hosts"]["east"] = {"ansible_connection": "local",
                                              "ansible_python_interpreter": sys.executable,
-                                             "cluster_kubeconfig": str(east.kubeconfig), "hubs": EAST_HUBS}
+                                             "cluster_kubeconfig": str(east.kubeconfig),
+                                             "hubs": with_hub(EAST_HUBS, mirror)}
         (root / "both.yml").write_text(yaml.safe_dump(both))
         done.converge = site(root / "both.yml")
         done.converged_held, done.converged_version = everything(vanilla), stored_version(vanilla)
@@ -92,6 +103,7 @@ def runs(tmp_path_factory):
         yield done
     finally:
         emulators.stop()
+        mirror_server.stop()
 
 
 def test_check_mode_on_a_fresh_cluster_passes_and_writes_nothing(runs):

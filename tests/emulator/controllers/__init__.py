@@ -18,7 +18,8 @@ from .openshift import (current_user, instantiate, project_request, project_view
                         reconcile_imagestream, reconcile_route)
 from .storage import default_storage_class, reconcile_pv, reconcile_pvc, reconcile_volumesnapshot
 from .tokens import reconcile_secret
-from .workloads import (reconcile_daemonset, reconcile_deployment, reconcile_job, reconcile_pod, reconcile_replicaset,
+from .workloads import (CREATED_POD_STATUS, reconcile_daemonset, reconcile_deployment, reconcile_job,  # noqa: F401
+                        reconcile_pod, reconcile_replicaset,
                         reconcile_service, reconcile_statefulset, scale_view)
 
 RECONCILERS = {

@@ -192,8 +192,13 @@ def _armed_outcome(cluster, meta):
                  and meta["name"].startswith(armed.get("name_prefix") or "")), None)
 
 
+# The status the API server gives a pod it creates (what the emulator's QoS class always is); the pod
+# then runs. A seeded pod with any other phase keeps it.
+CREATED_POD_STATUS = {"phase": "Pending", "qosClass": "BestEffort"}
+
+
 def reconcile_pod(cluster, res, pod):
-    if pod.get("status", {}).get("phase"):
+    if pod.get("status", {}).get("phase") and pod["status"] != CREATED_POD_STATUS:
         return
     stamp = now()
     ready = [("Initialized", "True", ""), ("Ready", "True", ""), ("ContainersReady", "True", ""),

@@ -96,6 +96,15 @@ def lay_out_hub_files(values, etc):
 
     Returns the ConfigMap's data (resource names, among others)."""
     configmap, secret = render_hub_objects(values)
+    return lay_out_objects(configmap, secret, etc)
+
+
+def lay_out_objects(configmap, secret, etc):
+    """Write the hub pod's view of these ConfigMap and Secret objects (as rendered, or as read from
+    a cluster) into `etc`, standing for MOUNT_POINT. Returns the ConfigMap's data.
+
+    Also used from the main venv by tests/integration/test_hub_boot.py, on the objects of a
+    release installed in the emulator: nothing here needs the hub's packages."""
     (etc / "config").mkdir(parents=True)
     (etc / "secret").mkdir()
     for name, text in configmap["data"].items():
