@@ -94,27 +94,18 @@ def masked(values):
     return values
 
 
-def _secrets(values):
+def _secrets(values, hidden):
+    """The texts `masked` hid: where `hidden` (masked(values)) says VALUE_HIDDEN and `values` holds text."""
     if isinstance(values, dict):
-        found = []
-        for key, value in values.items():
-            if key == CODE_KEY:
-                continue
-            if SECRET_KEY.search(str(key)) and isinstance(value, str) and value:
-                found.append(value)
-            elif SECRET_KEY.search(str(key)) and isinstance(value, list):
-                found += [item for item in value if isinstance(item, str) and item]
-            else:
-                found += _secrets(value)
-        return found
+        return [secret for key in values for secret in _secrets(values[key], hidden[key])]
     if isinstance(values, list):
-        return [secret for item in values for secret in _secrets(item)]
-    return []
+        return [secret for item, shown in zip(values, hidden) for secret in _secrets(item, shown)]
+    return [values] if hidden == HIDDEN and isinstance(values, str) and values != HIDDEN else []
 
 
 def redacted(text, values):
     """`text` (a helm error, say) with every secret of `values` replaced by VALUE_HIDDEN."""
-    for secret in sorted(set(_secrets(values)), key=len, reverse=True):
+    for secret in sorted(set(_secrets(values, masked(values))), key=len, reverse=True):
         text = text.replace(secret, HIDDEN)
     return text
 
@@ -200,11 +191,11 @@ def _auth_errors(s):
         errors.append("hub_url: the hub's public URL is needed for the OAuth callback (the route role sets "
                       "route_hub_url; set hub_url when the hub is reached another way)")
     if s["url"]:
-        errors += validation_errors_http(s["url"], "hub_url")
+        errors += _url_errors(s["url"], "hub_url")
     return errors
 
 
-def validation_errors_http(url, where):
+def _url_errors(url, where):
     problem = validation.http_url_error(url)
     return ["%s: %r %s" % (where, url, problem)] if problem else []
 
@@ -236,7 +227,7 @@ def _oidc_endpoint_errors(s):
             errors.append("hub_oidc_%s is not set and the issuer's discovery document did not give it "
                           "(set hub_oidc_issuer_url or the endpoint)" % key)
         else:
-            errors += validation_errors_http(value, "hub_oidc_" + key)
+            errors += _url_errors(value, "hub_oidc_" + key)
     return errors
 
 

@@ -397,7 +397,9 @@ def test_an_api_server_that_never_answers_discovery_fails_in_bounded_time(tmp_pa
     try:
         started = time.monotonic()
         result = run_module(user_project, kubeconfig, users=["alice"], request_timeout=1)
-        assert failed(result, "the API server did not answer discovery within request_timeout=1s")
+        # Which request times out first depends on kubernetes.core's discovery cache (a file per server
+        # address, which a port used before may have left): either way the message names the bound.
+        assert failed(result, "discover", "within request_timeout=1s")
         assert time.monotonic() - started < 10
     finally:
         silent.close()
