@@ -13,7 +13,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import limits, validation
+from ansible_collections.hubfleet.jupyterhub.plugins.module_utils import builds, limits, validation
 
 _FILE_MODE = re.compile(r"^(0?[0-7]{3}|0?[1-7][0-7]{3})\Z")
 _PEM = re.compile(r"\A\s*-----BEGIN [A-Z0-9 ]+-----\n.+\n-----END [A-Z0-9 ]+-----\s*\Z", re.S)
@@ -105,6 +105,7 @@ RULES = {
     "container_limits": limits.container_limit_errors,
     "resources": _resources_errors,
     "http_url": _one(validation.http_url_error),
+    "build_images": builds.image_errors,
     "subpath": _one(validation.subpath_error),
     "absolute_path": _one(_absolute_path_error),
     "file_mode": _one(_file_mode_error),

@@ -41,7 +41,6 @@ ADMIN_PASSWORD_MIN = 32
 # Scopes a service account may request as an OAuth client (OpenShift, "Using a service account as an
 # OAuth client"): anything else is refused by the OAuth server at login.
 _SA_SCOPE = re.compile(r"^(user:info|user:check-access|role:[^:]+:(?P<namespace>[^:]+)(:!)?)\Z")
-_IMAGE = re.compile(r"^(?P<name>[^@\s]+?)(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?\Z")
 # Keys whose text values are secrets, wherever they are (hub_values_overrides included): client
 # secrets, passwords, tokens, and CryptKeeper's keys; not URLs such as an OAuth token_url. Masked in
 # diffs and rendered files. hub.extraConfig holds code, not secrets: its snippets are shown as they are.
@@ -68,11 +67,16 @@ def deep_merge(base, extra):
 
 def split_image(reference):
     """(name, tag) of an image reference such as quay.io/jupyter/scipy-notebook:2024-05-27."""
-    match = _IMAGE.match(reference or "")
-    if not match or match.group("name").endswith("/"):
-        raise ValueError("must be an image reference such as quay.io/jupyter/minimal-notebook:2024-05-27 "
-                         "(digests are not supported by the chart's image values)")
-    return match.group("name"), match.group("tag") or "latest"
+    problem = validation.image_reference_error(reference)
+    if problem:
+        raise ValueError(problem)
+    if "@" in reference:
+        raise ValueError("must name a tag, not a digest: the chart's image values take a tag")
+    last = reference.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return reference, "latest"
+    name, _, tag = reference.rpartition(":")
+    return name, tag
 
 
 def _hide(value):

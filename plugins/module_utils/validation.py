@@ -356,6 +356,38 @@ def limit_range_item_errors(item, where):
     return errors
 
 
+# An image reference as container tools parse it (distribution's reference grammar): an optional registry
+# host and port, lower-case path components, an optional tag, an optional digest.
+_IMAGE_REFERENCE = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127})?(?:@[a-zA-Z][a-zA-Z0-9]*(?:[-_+.][a-zA-Z][a-zA-Z0-9]*)*:[0-9a-fA-F]{32,})?\Z")
+_IMAGE_TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}\Z")
+# A git branch, tag or commit: no whitespace, none of the characters git refuses in a ref, no leading '-'.
+_GIT_REF = re.compile(r"^[^-\s~^:?*\[\\][^\s~^:?*\[\\]*\Z")
+
+
+def image_reference_error(reference):
+    """Why `reference` is not an image reference (quay.io/jupyter/minimal-notebook:2024-05-27), or None."""
+    if not isinstance(reference, str) or not _IMAGE_REFERENCE.match(reference):
+        return "must be an image reference such as quay.io/jupyter/minimal-notebook:2024-05-27"
+    return None
+
+
+def image_tag_error(tag):
+    """Why `tag` is not an image tag, or None."""
+    if not isinstance(tag, str) or not _IMAGE_TAG.match(tag):
+        return "must be an image tag (letters, digits, _ . -, at most 128, not starting with . or -)"
+    return None
+
+
+def git_ref_error(ref):
+    """Why `ref` cannot be a git branch, tag or commit, or None."""
+    if not isinstance(ref, str) or not _GIT_REF.match(ref):
+        return "must be a git branch, tag or commit (no whitespace, no leading -, none of ~^:?*[\\)"
+    return None
+
+
 def http_url_error(url):
     """Why `url` is not an http(s) URL with a host, or None."""
     hint = "must be an http(s) URL such as https://hub.example.org/hub/api"

@@ -56,3 +56,28 @@ def test_input_errors_name_the_option():
     assert "wait_timeout: must be at least 1, not 0" in errors
     assert "log_lines: must be 0 or more, not -1" in errors
     assert input_errors(dict(params, namespace="ns", build_configs=["a"], wait_timeout=1, log_lines=0)) == []
+
+
+# --- the image list (builds.image_errors, the validation_errors rule build_images) -----------------
+
+def test_image_errors_name_each_image_and_rule():
+    from ansible_collections.hubfleet.jupyterhub.plugins.module_utils.builds import image_errors
+    good = {"name": "notebook", "git_url": "https://git.example.org/nb.git", "builder_image": "quay.io/jupyter/base:1"}
+    assert image_errors([good, {"name": "plain", "reference": "quay.io/jupyter/minimal-notebook:2024-05-27"},
+                         {"name": "inline", "strategy": "docker", "dockerfile": "FROM x\n", "from_image": "",
+                          "git_ref": ""}], "images") == []
+    errors = image_errors([good, {"name": "notebook", "reference": "x:1", "git_url": "https://g/x.git", "colour": 1},
+                           {"name": "d", "strategy": "docker", "builder_image": "b:1", "git_ref": "-x"}, "text"],
+                          "images")
+    assert errors == [
+        "images[1]: unknown keys colour (known: name, reference, strategy, git_url, git_ref, context_dir, "
+        "builder_image, dockerfile, from_image, tag)",
+        "images[1]: reference excludes git_url (an image given by reference is not built)",
+        "images[2]: strategy docker needs git_url or dockerfile (or give a reference to an image built elsewhere)",
+        "images[2]: strategy docker takes no builder_image (use from_image to replace the FROM image)",
+        "images[2]: git_ref need git_url",
+        "images[2].git_ref: '-x' must be a git branch, tag or commit (no whitespace, no leading -, none of ~^:?*[\\)",
+        "images[3]: must be a mapping with a name and a reference, git_url or dockerfile",
+        "images: the names notebook are given more than once (each names an ImageStream)",
+    ]
+    assert image_errors("notebook", "images") == ["images must be a list of images (mappings with a name)"]
