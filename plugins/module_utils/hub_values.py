@@ -75,7 +75,7 @@ def split_image(reference):
     last = reference.rsplit("/", 1)[-1]
     if ":" not in last:
         return reference, "latest"
-    name, _, tag = reference.rpartition(":")
+    name, tag = reference.rsplit(":", 1)
     return name, tag
 
 
