@@ -9,6 +9,7 @@ local mirror of ../shared/z2jh, against emulated clusters: one inventory host pe
    and nothing is written;
 4. removal."""
 import json
+import os
 import re
 import subprocess
 
@@ -34,20 +35,21 @@ GITHUB = {"hub_auth_type": "github", "hub_github_client_id": "github-client", "h
           "hub_github_organizations": ["example-org"], "hub_url": "https://hub.example.org", "hub_chart_version": "3.3.8"}
 
 
+def helm(cluster, *args):
+    """Run helm against the cluster (its caches beside the cluster's kubeconfig); returns its stdout."""
+    home = cluster.kubeconfig.parent
+    env = dict(os.environ, KUBECONFIG=str(cluster.kubeconfig), HELM_CACHE_HOME=str(home / "helm-cache"),
+               HELM_CONFIG_HOME=str(home / "helm-config"))
+    return subprocess.run(["helm", *args], env=env, capture_output=True, text=True, timeout=120, check=True).stdout
+
+
 def helm_status(cluster, ns, release="jupyterhub"):
     """helm's own view of the release: (revision, status, chart, user-supplied values)."""
-    env = {"KUBECONFIG": str(cluster.kubeconfig), "PATH": subprocess.os.environ["PATH"],
-           "HELM_CACHE_HOME": str(cluster.kubeconfig.parent / "helm-cache"),
-           "HELM_CONFIG_HOME": str(cluster.kubeconfig.parent / "helm-config")}
-    listed = subprocess.run(["helm", "list", "-n", ns, "-o", "json", "--all"], env=env,
-                            capture_output=True, text=True, timeout=60, check=True)
-    found = [r for r in json.loads(listed.stdout) if r["name"] == release]
+    found = [r for r in json.loads(helm(cluster, "list", "-n", ns, "-o", "json", "--all")) if r["name"] == release]
     if not found:
         return None
-    values = subprocess.run(["helm", "get", "values", release, "-n", ns, "-o", "json"], env=env,
-                            capture_output=True, text=True, timeout=60, check=True)
-    return (int(found[0]["revision"]), found[0]["status"], found[0]["chart"].rsplit("-", 1)[1],
-            json.loads(values.stdout))
+    values = json.loads(helm(cluster, "get", "values", release, "-n", ns, "-o", "json"))
+    return int(found[0]["revision"]), found[0]["status"], found[0]["chart"].rsplit("-", 1)[1], values
 
 
 class Runs:
@@ -71,12 +73,9 @@ def runs(tmp_path_factory):
             done.foreign.control.seed([namespace("jupyterhub-theirs"), namespace("jupyterhub-packaged")])
             done.bad.control.seed([namespace("jupyterhub-bad")])
             # A release of the same name someone installed by hand.
-            subprocess.run(["helm", "install", "jupyterhub", "jupyterhub", "--repo", mirror, "--version", "4.4.0",
-                            "-n", "jupyterhub-theirs", "--set", "proxy.service.type=ClusterIP",
-                            "--set", "prePuller.hook.enabled=false", "--set", "scheduling.userScheduler.enabled=false"],
-                           env=dict(subprocess.os.environ, KUBECONFIG=str(done.foreign.kubeconfig),
-                                    HELM_CACHE_HOME=str(root / "hc"), HELM_CONFIG_HOME=str(root / "hg")),
-                           capture_output=True, text=True, timeout=120, check=True)
+            helm(done.foreign, "install", "jupyterhub", "jupyterhub", "--repo", mirror, "--version", "4.4.0",
+                 "-n", "jupyterhub-theirs", "--set", "proxy.service.type=ClusterIP",
+                 "--set", "prePuller.hook.enabled=false", "--set", "scheduling.userScheduler.enabled=false")
             hosts = {
                 "shared": hub("shared", done.openshift, mirror, **SHARED),
                 "github": hub("github", done.vanilla, mirror, **GITHUB),
