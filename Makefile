@@ -51,6 +51,7 @@ EMULATOR_MAKE = make$(if $(filter-out .cache/emulator,$(EMULATOR_STATE)), EMULAT
 
 site: setup
 	scripts/with_chart_mirror.sh $(EMULATOR) run --state-dir $(EMULATOR_STATE) --kubeconfig $(EMULATOR_KUBECONFIG) -- ansible-playbook site.yml -i inventory/local
+	@$(PY) -c 'import json; [print("Hub %(cluster)s/%(hub)s: %(status)s, %(url)s" % row) for row in json.load(open("hubfleet-report/summary.json"))["hubs"]]'
 	@if $(EMULATOR) status --state-dir $(EMULATOR_STATE) >/dev/null; then \
 	  echo "The emulated cluster is still running: export KUBECONFIG=$(EMULATOR_KUBECONFIG); $(EMULATOR_MAKE) cluster-down stops it."; \
 	else \
@@ -83,7 +84,9 @@ bench: setup
 changelog: setup
 	antsibull-changelog lint
 
-# The variable tables of roles/*/README.md, from each role's meta/argument_specs.yml
-# (tests/unit/test_role_specs.py fails when one is stale).
+# The variable tables of roles/*/README.md, from each role's meta/argument_specs.yml, and
+# docs/variables.md, from those and playbooks/specs/ (tests/unit/test_role_specs.py and
+# test_variables_doc.py fail when one is stale).
 docs: setup
 	$(PY) scripts/role_docs.py
+	$(PY) scripts/variables_doc.py

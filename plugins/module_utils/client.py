@@ -216,6 +216,22 @@ class Cluster:
                            body=review).to_dict()
         return bool((answer.get("status") or {}).get("allowed"))
 
+    def rules_review(self, namespace):
+        """The resource rules the caller holds in `namespace` (one SelfSubjectRulesReview), or None when they cannot
+        prove anything: the review is not served or refused (404, 403), fails, or says it is incomplete."""
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
+                  "metadata": {"name": ""}, "spec": {"namespace": namespace}}
+        try:
+            # Straight to the path: a server without the resource answers 404, with no rediscovery.
+            answer = self.call("SelfSubjectRulesReview", self.api.client.request, "POST",
+                               "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", body=review)
+        except HubfleetError:
+            return None
+        status = (answer.to_dict() if hasattr(answer, "to_dict") else {}).get("status") or {}
+        if status.get("incomplete") is not False:
+            return None
+        return [rule for rule in status.get("resourceRules") or [] if isinstance(rule, dict)]
+
     def openshift_user(self):
         """Who this module runs as, as OpenShift names it (what `oc whoami` asks): the name the API
         server writes into the `openshift.io/requester` annotation of the projects we request."""
@@ -225,6 +241,21 @@ class Cluster:
                 raise HubfleetError("cannot tell who this module runs as: GET users/~ found no user")
             self._identity = me["metadata"]["name"]
         return self._identity
+
+
+def rules_allow(rules, verb, resource, group=""):
+    """Whether one of a rules review's resource rules allows `verb` on `resource` (`pods/log` for a subresource),
+    for any object of it, as the RBAC documentation matches a rule: `*` matches any verb, API group or resource,
+    `*/log` a subresource of every resource, and a rule with resourceNames only the objects it names."""
+    subresource = resource.partition("/")[2]
+    for rule in rules:
+        names = rule.get("resources") or []
+        if (verb in (rule.get("verbs") or []) or "*" in (rule.get("verbs") or [])) \
+                and (group in (rule.get("apiGroups") or []) or "*" in (rule.get("apiGroups") or [])) \
+                and ("*" in names or resource in names or (subresource and "*/" + subresource in names)) \
+                and not rule.get("resourceNames"):
+            return True
+    return False
 
 
 def _ref(meta):

@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from tests.emulator.chart_mirror import DEFAULT_DIR, ChartMirror
 from tests.emulator.control_client import ControlClient
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -49,3 +50,13 @@ def start_emulator(tmp_path):
     yield start
     for emulator in started:
         emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def chart_mirror():
+    """The URL of a local chart repository serving the real Zero-to-JupyterHub charts of ../shared/z2jh."""
+    if not (DEFAULT_DIR / "index.yaml").is_file():
+        pytest.skip("no chart repository in %s (the site.yml benchmarks install the real chart from it)" % DEFAULT_DIR)
+    mirror = ChartMirror(DEFAULT_DIR)
+    yield mirror.start()
+    mirror.stop()

@@ -13,12 +13,41 @@ from .store import Store
 ADMIN = "system:admin"
 # Who a bearer token is. The developer may not write cluster-scoped objects, only request (and delete) projects.
 TOKENS = {"emulator-admin-token": ADMIN, "emulator-developer-token": "developer"}
-DEVELOPER_CLUSTER_WRITES = {"projectrequests", "projects", "selfsubjectaccessreviews"}
+DEVELOPER_CLUSTER_WRITES = {"projectrequests", "projects", "selfsubjectaccessreviews", "selfsubjectrulesreviews"}
 READ_VERBS = {"get", "list", "watch"}
+RBAC = "rbac.authorization.k8s.io"
+# Kubernetes puts every authenticated user in this group (the Authenticating page); the emulator gives no other.
+AUTHENTICATED = "system:authenticated"
+# The emulator's own grants as the rules a rules review lists (see Cluster.identity_rules).
+EVERYTHING = {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}
+READ_EVERYTHING = {"verbs": sorted(READ_VERBS), "apiGroups": ["*"], "resources": ["*"]}
+# Served to anyone, credentials or not (server.py answers them before it asks who calls).
+DISCOVERY_URLS = ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi/*", "/readyz", "/version"]
 
 
 def now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rule_allows(rule, verb, group, resource):
+    """Whether one RBAC PolicyRule allows a request on a whole resource, as the RBAC page (Using RBAC
+    Authorization) reads it: `*` matches any verb, API group or resource. The emulator authorizes requests
+    without their subresource or object name, so a rule limited to subresources or `resourceNames` grants
+    nothing here."""
+    return bool({"*", verb} & set(rule.get("verbs") or [])) \
+        and bool({"*", group} & set(rule.get("apiGroups") or [])) \
+        and bool({"*", resource} & set(rule.get("resources") or [])) \
+        and not rule.get("resourceNames")
+
+
+def _is_subject(subject, user):
+    """Whether a binding's subject is `user`, by name, as one of its groups, or as its service account."""
+    kind, name = subject.get("kind"), subject.get("name")
+    if kind == "User":
+        return name == user
+    if kind == "Group":
+        return name == AUTHENTICATED
+    return kind == "ServiceAccount" and user == f"system:serviceaccount:{subject.get('namespace')}:{name}"
 
 
 def _spec_of(obj):
@@ -58,10 +87,74 @@ class Cluster:
     def allowed(self, user, verb, res, namespace):
         if user == ADMIN or verb in READ_VERBS:
             return True
+        # An access review may name a namespace for a cluster-scoped resource: it does not count.
+        if user == "developer" and ((res.namespaced and bool(namespace)) or res.plural in DEVELOPER_CLUSTER_WRITES):
+            return True
+        # Beyond the built-in identities' grants, what RBAC bindings give (additive, as in Kubernetes).
+        bound = self.bound_rules(user, namespace if res.namespaced else None)[0]
+        return any(rule_allows(rule, verb, res.group, res.plural) for rule in bound)
+
+    def identity_rules(self, user):
+        """What allowed() grants an identity by itself, as (resource rules, non-resource rules): everything for
+        the admin (the cluster-admin ClusterRole's two rules); reads for anyone; for the developer every write in
+        the namespace asked about and the cluster-scoped writes it may do."""
+        if user == ADMIN:
+            return [copy.deepcopy(EVERYTHING)], [{"verbs": ["*"], "nonResourceURLs": ["*"]}]
+        rules = [copy.deepcopy(READ_EVERYTHING)]
         if user == "developer":
-            # An access review may name a namespace for a cluster-scoped resource: it does not count.
-            return (res.namespaced and bool(namespace)) or res.plural in DEVELOPER_CLUSTER_WRITES
-        return False
+            rules.append(copy.deepcopy(EVERYTHING))
+            rules.extend({"verbs": ["*"], "apiGroups": [res.group], "resources": [res.plural]}
+                         for res in self.catalogue.resources if res.plural in DEVELOPER_CLUSTER_WRITES)
+        return rules, [{"verbs": ["get"], "nonResourceURLs": list(DISCOVERY_URLS)}]
+
+    def bound_rules(self, user, namespace):
+        """The rules RBAC binds to `user` (or its group system:authenticated) in `namespace`: those of the Role or
+        ClusterRole each RoleBinding of the namespace refers to, and those of the ClusterRoleBindings (the only
+        ones when `namespace` is None). Returns (rules, errors): a binding to a missing role is an error."""
+        bindings = self.store.items(self.res("clusterrolebindings", RBAC))
+        if namespace:
+            bindings = self.store.items(self.res("rolebindings", RBAC), namespace) + bindings
+        rules, problems = [], []
+        for binding in bindings:
+            if not any(_is_subject(subject, user) for subject in binding.get("subjects") or []):
+                continue
+            ref = binding.get("roleRef") or {}
+            if ref.get("kind") == "Role" and binding["metadata"].get("namespace"):
+                role = self.store.get(self.res("roles", RBAC), binding["metadata"]["namespace"], ref.get("name"))
+            elif ref.get("kind") == "ClusterRole":
+                role = self.store.get(self.res("clusterroles", RBAC), None, ref.get("name"))
+            else:
+                role = None
+            if role is None:
+                problems.append(f'{str(ref.get("kind")).lower()}.{RBAC} "{ref.get("name")}" not found')
+                continue
+            rules.extend(rule for rule in role.get("rules") or [] if isinstance(rule, dict))
+        return rules, problems
+
+    def rules_review(self, body, user):
+        """Answer a SelfSubjectRulesReview: the rules the caller holds in spec.namespace, its own and those bound
+        to it; complete (`incomplete: false`), as RBAC alone answers. Nothing is stored."""
+        if not isinstance(body, dict):
+            raise ApiError(400, "the body of the request was not a JSON object")
+        namespace = (body.get("spec") or {}).get("namespace")
+        if not namespace:
+            raise ApiError(400, "no namespace on request")
+        resource_rules, non_resource_rules = self.identity_rules(user)
+        bound, problems = self.bound_rules(user, namespace)
+        for rule in bound:
+            if rule.get("nonResourceURLs"):
+                non_resource_rules.append({"verbs": list(rule.get("verbs") or []),
+                                           "nonResourceURLs": list(rule["nonResourceURLs"])})
+            else:
+                resource_rules.append({key: list(rule[key]) for key in ("verbs", "apiGroups", "resources",
+                                                                        "resourceNames") if rule.get(key)})
+        status = {"resourceRules": resource_rules, "nonResourceRules": non_resource_rules, "incomplete": False}
+        if problems:
+            status["evaluationError"] = problems[0] if len(problems) == 1 else f"[{', '.join(problems)}]"
+        review = copy.deepcopy(body)
+        review.update(apiVersion="authorization.k8s.io/v1", kind="SelfSubjectRulesReview", status=status)
+        review.setdefault("metadata", {})
+        return review
 
     def authorize(self, user, verb, res, namespace):
         if not self.allowed(user, verb, res, namespace):
@@ -146,6 +239,8 @@ class Cluster:
 
     def create(self, res, namespace, body, user=ADMIN, dry_run=False, keep_status=False):
         self.authorize(user, "create", res, namespace)
+        if res.plural == "selfsubjectrulesreviews" and res.group == "authorization.k8s.io":
+            return self.rules_review(body, user)
         if res.plural in controllers.CREATE_HANDLERS:
             return controllers.CREATE_HANDLERS[res.plural](self, body, user, dry_run)
         body = copy.deepcopy(body)

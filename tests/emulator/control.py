@@ -26,7 +26,7 @@ from .errors import ApiError
 
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 # Created, answered, never stored: asking a question is no write.
-REVIEWS = ("selfsubjectaccessreviews",)
+REVIEWS = ("selfsubjectaccessreviews", "selfsubjectrulesreviews")
 # A write whose answer is lost: the reasons and wording a server gives when it runs out of time.
 COMMITTED_REASONS = {500: "ServerTimeout", 504: "Timeout"}
 COMMITTED_MESSAGE = "the server was unable to return a response in the time allotted, but may still be processing " \

@@ -108,6 +108,8 @@ KUBERNETES_GROUPS = [
     Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
     Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
              verbs=CREATE_ONLY),
+    Resource("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False,
+             verbs=CREATE_ONLY),
     Resource("networking.k8s.io", "v1", "ingresses", "Ingress", True, ("ing",), ("status",)),
     Resource("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),
     Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True, ("netpol",)),

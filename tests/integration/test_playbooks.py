@@ -23,7 +23,9 @@ def play(playbook, inventory, *extra, callback="ansible.posix.json", env=None):
     path = playbook if os.path.isabs(str(playbook)) else REPO_ROOT / "playbooks" / playbook
     command = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), str(path),
                "-i", str(inventory)] + list(extra)
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    # From the inventory's directory: site.yml's report (./hubfleet-report) lands beside it, not in the checkout.
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False,
+                          cwd=pathlib.Path(inventory).parent)
     return done.returncode, json.loads(done.stdout) if callback.endswith("json") else done.stdout
 
 
@@ -47,7 +49,8 @@ def test_precreate_user_projects_is_a_job_template(cluster, tmp_path):
     assert recap(result)["changed"] == 1
     bindings = cluster.objects("rolebindings", "bob-workspace", "rbac.authorization.k8s.io")
     spawner = [b for b in bindings if b["metadata"]["name"] == "hubfleet-hub-spawner"][0]
-    assert spawner["subjects"][0]["namespace"] == "jupyterhub-demo"
+    # The account site.yml makes for the hub (roles/service_account).
+    assert spawner["subjects"][0] == {"kind": "ServiceAccount", "name": "jupyterhub-hub", "namespace": "jupyterhub-demo"}
 
     code, result = play("precreate_user_projects.yml", inventory, "-e", "hub=demo")
     assert code == 0 and recap(result)["changed"] == 0

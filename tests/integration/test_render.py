@@ -135,7 +135,8 @@ def test_example_hubs_get_every_file(rendered):
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     base = ["namespace.yaml", "quotas.yaml", "release.yaml", "route.yaml", "service_account.yaml", "values.yaml"]
     others = ("ocp-prod/teaching", "k8s-lab/lab", "k8s-lab/datasci", "k8s-lab/sandbox")
-    expected = sorted([f"ocp-prod/research/{name}" for name in base + ["image_build.yaml", "nfs_home.yaml"]]
+    research = base + ["image_build.yaml", "nfs_home.yaml", "user_projects.yaml"]
+    expected = sorted([f"ocp-prod/research/{name}" for name in research]
                       + [f"{hub}/{name}" for hub in others for name in base])
     assert written == expected
 

@@ -1,15 +1,19 @@
 """site.yml deploying hubs with role variables from their inventory entries, against emulated clusters.
 
-Four runs of site.yml:
+Five runs of site.yml:
 
 1. `--check` on a fresh vanilla cluster (inventory host `local`) whose hub uses quotas, NFS homes and an
    Ingress;
 2. converge: that cluster, and an OpenShift cluster (host `east`) with two hubs, one of which asks for a
    host an older route of another namespace holds: that hub fails, the other hubs are deployed;
 3. converge the vanilla cluster again: nothing changes;
-4. `--check --diff` on it: nothing would change.
+4. `--check --diff` on it: nothing would change;
+5. `-e hub=demo --tags quotas` over both clusters: only that hub's quota stage runs.
+
+Each run writes its summary (summary.json, summary.md) under the run's directory.
 
 "Nothing written": no write request (dry runs are counted apart), the resourceVersion counter still."""
+import json
 import sys
 
 import pytest
@@ -40,6 +44,12 @@ def with_hub(hubs, mirror):
 
 def site(inventory, *extra):
     return play(SITE, inventory, "-f", "8", *extra)
+
+
+def summary(root, name):
+    """The summary a run wrote (-e site_report_dir=<root>/<name>): each hub's row by cluster/hub."""
+    report = json.loads((root / name / "summary.json").read_text())
+    return {"%s/%s" % (row["cluster"], row["hub"]): row for row in report["hubs"]}
 
 
 def info(cluster, ns):
@@ -80,7 +90,8 @@ def runs(tmp_path_factory):
 
         done.fresh_held, done.fresh_version = everything(vanilla), stored_version(vanilla)
         vanilla.control.reset()
-        done.check_fresh = site(local, "--check")
+        done.root = root
+        done.check_fresh = site(local, "--check", "-e", "site_report_dir=check_fresh")
         done.check_fresh_held, done.check_fresh_version = everything(vanilla), stored_version(vanilla)
         done.check_fresh_requests = vanilla.control.requests()
 
@@ -90,7 +101,7 @@ def runs(tmp_path_factory):
                                              "cluster_kubeconfig": str(east.kubeconfig),
                                              "hubs": with_hub(EAST_HUBS, mirror)}
         (root / "both.yml").write_text(yaml.safe_dump(both))
-        done.converge = site(root / "both.yml")
+        done.converge = site(root / "both.yml", "-e", "site_report_dir=converge")
         done.converged_held, done.converged_version = everything(vanilla), stored_version(vanilla)
 
         vanilla.control.reset()
@@ -100,6 +111,10 @@ def runs(tmp_path_factory):
 
         done.check_converged = site(local, "--check", "--diff")
         done.check_converged_version = stored_version(vanilla)
+
+        vanilla.control.reset()
+        done.one_stage = site(root / "both.yml", "-e", "hub=demo", "--tags", "quotas")
+        done.one_stage_requests = vanilla.control.requests()
         yield done
     finally:
         emulators.stop()
@@ -109,8 +124,11 @@ def runs(tmp_path_factory):
 def test_check_mode_on_a_fresh_cluster_passes_and_writes_nothing(runs):
     code, result = runs.check_fresh
     assert code == 0, {host: host_messages(result, host)[-2:] for host in result["stats"]}
-    assert set(result["stats"]) == {"local", "local/demo"}
+    assert set(result["stats"]) == {"local", "local/demo", "localhost"}
     assert result["stats"]["local/demo"]["changed"] > 0  # it would create the hub
+    row = summary(runs.root, "check_fresh")["local/demo"]
+    assert row["status"] == "would change" and row["failed_stage"] == ""
+    assert row["changed"] == ["namespace", "service_account", "quotas", "nfs_home", "route", "hub"]
     assert runs.check_fresh_requests["writes"] == 0, runs.check_fresh_requests
     assert runs.check_fresh_version == runs.fresh_version
     assert runs.check_fresh_held == runs.fresh_held
@@ -121,11 +139,19 @@ def test_one_hub_failing_stops_only_itself(runs):
     code, result = runs.converge
     assert code != 0
     recap = result["stats"]
-    assert recap["east/bad"]["failures"] == 1, recap
-    assert {host: recap[host]["failures"] + recap[host]["unreachable"] for host in recap if host != "east/bad"} == \
-        {"local": 0, "east": 0, "local/demo": 0, "east/good": 0}
-    failure = host_messages(result, "east/bad")[-1]
-    assert "HostAlreadyClaimed" in failure and "taken.example.org" in failure, failure
+    # The hub's failure is rescued and recorded; the summary play fails the run at the end.
+    assert recap["east/bad"]["rescued"] == 1 and recap["localhost"]["failures"] == 1, recap
+    assert {host: recap[host]["failures"] + recap[host]["unreachable"] for host in recap if host != "localhost"} == \
+        {"local": 0, "east": 0, "local/demo": 0, "east/good": 0, "east/bad": 0}
+    assert "1 failed: east/bad" in host_messages(result, "localhost")[-1]
+    rows = summary(runs.root, "converge")
+    assert rows["east/bad"]["status"] == "failed at route"
+    assert "HostAlreadyClaimed" in rows["east/bad"]["error"] and "taken.example.org" in rows["east/bad"]["error"]
+    assert {name: row["status"] for name, row in rows.items()} == \
+        {"east/bad": "failed at route", "east/good": "changed", "local/demo": "changed"}
+    assert rows["east/good"]["url"] == "https://jupyterhub-jupyterhub-good.apps.emulator.local"
+    assert rows["east/good"]["health"].startswith("release deployed, hub and proxy available, route admitted")
+    assert "| east | bad | failed at route |" in (runs.root / "converge" / "summary.md").read_text()
     # The older route keeps its host.
     assert one(runs.east, "routes", "other", "holder", "route.openshift.io") == runs.holder
 
@@ -165,7 +191,8 @@ def test_the_hub_of_the_other_cluster_is_deployed_with_its_role_variables(runs):
 def test_a_second_converge_changes_nothing_and_writes_nothing(runs):
     code, result = runs.again
     assert code == 0, {host: host_messages(result, host)[-2:] for host in result["stats"]}
-    assert {host: stats["changed"] for host, stats in result["stats"].items()} == {"local": 0, "local/demo": 0}
+    assert {host: stats["changed"] for host, stats in result["stats"].items()} == \
+        {"local": 0, "local/demo": 0, "localhost": 0}
     assert runs.again_requests["writes"] == 0, runs.again_requests
     assert runs.again_version == runs.converged_version
     assert runs.again_held == runs.converged_held
@@ -174,12 +201,26 @@ def test_a_second_converge_changes_nothing_and_writes_nothing(runs):
 def test_check_diff_on_the_converged_cluster_reports_no_change(runs):
     code, result = runs.check_converged
     assert code == 0, {host: host_messages(result, host)[-2:] for host in result["stats"]}
-    assert {host: stats["changed"] for host, stats in result["stats"].items()} == {"local": 0, "local/demo": 0}
+    assert {host: stats["changed"] for host, stats in result["stats"].items()} == \
+        {"local": 0, "local/demo": 0, "localhost": 0}
     diffs = [item for play_ in result["plays"] for task in play_["tasks"]
              for item in task["hosts"].get("local/demo", {}).get("results", [task["hosts"].get("local/demo", {})])
              if item.get("diff")]
     assert [d["diff"] for d in diffs if d["diff"] not in ({}, [])] == []
     assert runs.check_converged_version == runs.again_version
+
+
+def test_one_hub_and_one_stage_run_alone(runs):
+    code, result = runs.one_stage
+    assert code == 0, {host: host_messages(result, host)[-2:] for host in result["stats"]}
+    # -e hub=demo: east has no such hub, so only local/demo is planned.
+    assert set(result["stats"]) == {"local", "east", "local/demo", "localhost"}
+    ran = {task["task"]["name"] for play_ in result["plays"] for task in play_["tasks"] if "local/demo" in task["hosts"]
+           and not task["hosts"]["local/demo"].get("skipped")}
+    assert "hubfleet.jupyterhub.quotas : Apply or remove the quota and limits" in ran
+    assert not {name for name in ran if name.startswith(("hubfleet.jupyterhub.service_account", "hubfleet.jupyterhub.hub ",
+                                                         "hubfleet.jupyterhub.route", "Check the hub's health"))}
+    assert runs.one_stage_requests["writes"] == 0
 
 
 BAD_HUB_LISTS = {
@@ -189,7 +230,13 @@ BAD_HUB_LISTS = {
     "shared_namespace": ([{"name": "a", "namespace": "jupyterhub"}, {"name": "b", "namespace": "jupyterhub"}],
                          "belong to no other hub of this cluster"),
     "old_chart": ([{"name": "demo", "namespace": "jupyterhub-demo", "chart_version": "2.0.0"}],
-                  "chart version '2.0.0' of hub 'demo'"),
+                  "hubs[0] (demo): value of chart_version must be one of: 3.3.8, 4.4.0, got: 2.0.0"),
+    "typo": ([{"name": "demo", "namespace": "jupyterhub-demo", "quotas_request_cpu": "4"}],
+             "hubs[0] (demo): unknown key 'quotas_request_cpu' (did you mean 'quotas_requests_cpu'?)"),
+    "set_by_site": ([{"name": "demo", "namespace": "jupyterhub-demo", "route_namespace": "elsewhere"}],
+                    "'route_namespace' is set by site.yml for each hub: use namespace"),
+    "bad_type": ([{"name": "demo", "namespace": "jupyterhub-demo", "nfs_home_allusers": "sometimes"}],
+                 "nfs_home_allusers"),
 }
 
 
@@ -198,12 +245,34 @@ def test_a_bad_hub_list_fails_its_cluster_naming_the_field_before_any_write(clus
                        "cluster_kubeconfig": str(cluster.kubeconfig), "hubs": hubs}
                 for name, (hubs, _message) in BAD_HUB_LISTS.items()}
     inventory = tmp_path / "hosts.yml"
+    clusters["typo"]["cluster_kubconfig"] = clusters["typo"]["cluster_kubeconfig"]
     inventory.write_text(yaml.safe_dump({"clusters": {"hosts": clusters}}))
     cluster.control.reset()
-    code, result = site(inventory)
+    code, result = site(inventory, "-e", "site_report_dir=report")
     assert code != 0
+    rows = summary(tmp_path, "report")
     for name, (_hubs, message) in BAD_HUB_LISTS.items():
-        assert result["stats"][name]["failures"] == 1, name
-        assert any(message in text for text in host_messages(result, name)), (name, host_messages(result, name))
+        assert result["stats"][name]["rescued"] == 1, name
+        assert rows[name + "/"]["failed_stage"] == "plan"
+        assert message in rows[name + "/"]["error"], (name, rows[name + "/"]["error"])
+    assert "unknown key 'cluster_kubconfig' (did you mean 'cluster_kubeconfig'?)" in rows["typo/"]["error"]
     assert not [host for host in result["stats"] if "/" in host]
+    assert cluster.writes() == 0
+
+
+def test_a_hub_breaking_a_role_rule_stops_before_any_write(cluster, tmp_path):
+    """The entry's types pass the inventory's spec; the quotas role's rule (a quantity) and the hub role's
+    spec (a login method is required) fail the hubs in the validate stage, before the first write."""
+    hubs = [{"name": "demo", "namespace": "jupyterhub-demo", "quotas_requests_cpu": "lots",
+             "hub_auth_type": "dummy", "hub_allow_insecure_auth": True},
+            {"name": "nologin", "namespace": "jupyterhub-nologin"}]
+    inventory = write_inventory(tmp_path / "hosts.yml", cluster, hubs)
+    cluster.control.reset()
+    code, _result = site(inventory, "-e", "site_report_dir=report")
+    assert code != 0
+    rows = summary(tmp_path, "report")
+    assert {name: row["failed_stage"] for name, row in rows.items()} == {"local/demo": "validate",
+                                                                         "local/nologin": "validate"}
+    assert "quotas_requests_cpu" in rows["local/demo"]["error"] and "lots" in rows["local/demo"]["error"]
+    assert "missing required arguments: hub_auth_type" in rows["local/nologin"]["error"]
     assert cluster.writes() == 0
