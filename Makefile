@@ -30,8 +30,10 @@ unit: setup
 contract: setup
 	$(PYTEST) tests/emulator
 
+# One worker per test file: a module's fixture (a site.yml scenario, a deployed hub) then runs once,
+# not once on each worker that gets one of its tests.
 integration: setup
-	$(PYTEST) tests/integration
+	$(PYTEST) --dist loadfile tests/integration
 
 # MOLECULE_GLOB: only the CI scenario, so that molecule leaves no state behind for `default` (kind),
 # which would warn "modified since created" on a later clone (docs/molecule.md).

@@ -51,7 +51,11 @@ def hub_release_plan(installed, hub, chart, values):
             "reasons": [] if problem else composer.release_reasons(installed, chart, values)}
 
 
+def helm_release(secrets):
+    return composer.installed_release(_plain(secrets or []))
+
+
 class FilterModule:
     def filters(self):
         return {"hub_values": hub_values, "hub_values_masked": hub_values_masked, "hub_redacted": hub_redacted,
-                "hub_release_plan": hub_release_plan}
+                "hub_release_plan": hub_release_plan, "helm_release": helm_release}

@@ -23,7 +23,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import copy
+import gzip
 import json
 import re
 
@@ -117,6 +119,23 @@ def redacted(text, values):
 def _plain(values):
     """The values as helm stores and returns them (JSON types only)."""
     return json.loads(json.dumps(values or {}))
+
+
+def installed_release(secrets):
+    """The release helm stored in `secrets` (its Secrets, superseded revisions left out), as helm_info reports
+    it: {"status": {"status", "chart", "values"}}; {} when there is none. The newest revision counts."""
+    if not secrets:
+        return {}
+    newest = max(secrets, key=lambda secret: int(((secret.get("metadata") or {}).get("labels") or {}).get("version", 0)))
+    # The Secret's base64 over helm's own: base64 of the gzipped JSON (plain JSON in old releases).
+    stored = base64.b64decode(base64.b64decode((newest.get("data") or {}).get("release", "")))
+    if stored[:2] == b"\x1f\x8b":
+        stored = gzip.decompress(stored)
+    release = json.loads(stored.decode("utf-8"))
+    metadata = (release.get("chart") or {}).get("metadata") or {}
+    return {"status": {"status": (release.get("info") or {}).get("status"),
+                       "chart": "%s-%s" % (metadata.get("name"), metadata.get("version")),
+                       "values": release.get("config") or {}}}
 
 
 def foreign_release_error(installed, hub):

@@ -41,6 +41,12 @@ class Emulators:
             if not cluster.server.stopping.is_set():
                 cluster.stop()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
 
 def host_results(result, host):
     """(task name, result) of every task that ran on `host`, loop items flattened."""

@@ -38,9 +38,8 @@ class Runs:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("build_images")
-    emulators = Emulators(root)
     done = Runs()
-    try:
+    with Emulators(root) as emulators:
         cluster = done.cluster = emulators.start("openshift")
         cluster.control.seed([namespace("jupyterhub-demo"), namespace("jupyterhub-broken"), {
             "apiVersion": "build.openshift.io/v1", "kind": "BuildConfig",
@@ -67,8 +66,6 @@ def runs(tmp_path_factory):
         done.nothing = job("-e", "hub=plain")
         done.no_hub = play("build_images.yml", inventory, "-e", "cluster=local")
         yield done
-    finally:
-        emulators.stop()
 
 
 def test_every_image_the_hub_builds_is_built_and_its_reference_reported(runs):

@@ -8,7 +8,6 @@ import sys
 import yaml
 
 from ansible_collections.hubfleet.jupyterhub.plugins.modules import user_project
-from tests.emulator.chart_mirror import DEFAULT_DIR, ChartMirror
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -140,25 +139,6 @@ def test_helm_incompatible_access_settings_fail_the_cluster_before_any_write(clu
     assert any("local: cluster_context cannot be combined with cluster_validate_certs" in message
                for message in messages(result))
     assert cluster.writes() == 0
-
-
-def test_both_operations_playbooks_run_for_real_on_the_local_inventory(cluster):
-    """The commands docs/user_projects.md and docs/user_storage.md show for `make site`'s cluster."""
-    local = REPO_ROOT / "inventory" / "local"
-    env = {"KUBECONFIG": str(cluster.kubeconfig)}
-    with ChartMirror(DEFAULT_DIR) as mirror:   # as `make site` serves it (inventory/local reads the URL)
-        code, result = play(REPO_ROOT / "site.yml", local, env=dict(env, HUBFLEET_CHART_REPO_URL=mirror))
-    assert code == 0, messages(result)
-    code, result = play("precreate_user_projects.yml", local, "-e", "hub=demo", env=env)
-    assert code == 0, messages(result)
-    assert {"jupyterhub-demo-alice", "jupyterhub-demo-bob"} <= set(ns["metadata"]["name"] for ns in cluster.objects("namespaces"))
-    cluster.control.seed([yaml.safe_load((local / "files" / "claim-alice.yml").read_text())])
-    code, result = play("reset_user_storage.yml", local, "-e", "cluster=local hub=demo user=alice", env=env)
-    assert code == 0, messages(result)
-    assert "PVC jupyterhub-demo/claim-alice (annotations): deleted" in messages(result)
-    # The hub's NFS home claim (inventory/local has nfs_home) and the chart's database claim stay; alice's is gone.
-    assert sorted(c["metadata"]["name"] for c in cluster.objects("persistentvolumeclaims", "jupyterhub-demo")) == \
-        ["hub-db-dir", "jupyterhub-home"]
 
 
 def test_the_user_project_examples_are_safe_to_run_in_sequence(cluster, tmp_path):

@@ -74,11 +74,8 @@ class Runs:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("teardown")
-    emulators = Emulators(root)
     done = Runs()
-    mirror_server = ChartMirror(DEFAULT_DIR)
-    mirror = mirror_server.start()
-    try:
+    with Emulators(root) as emulators, ChartMirror(DEFAULT_DIR) as mirror:
         cluster = done.cluster = emulators.start("vanilla", openshift=False)
         inventory = write_inventory(root / "hosts.yml", cluster, with_hub([HUB], mirror))
 
@@ -114,9 +111,6 @@ def runs(tmp_path_factory):
         done.last = teardown("-e", "teardown_delete_user_data=true teardown_confirm=demo")
         done.last_namespaces = names(cluster, "namespaces")
         yield done
-    finally:
-        emulators.stop()
-        mirror_server.stop()
 
 
 def test_the_hub_was_deployed(runs):

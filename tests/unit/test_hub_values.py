@@ -2,7 +2,9 @@
 (../shared/z2jh/values.schema-<version>.json, over the chart's defaults as helm merges them), and what each
 setting must and must not produce. The values' behaviour inside the real hub is tested in tests/hub/in_venv
 and tests/integration/test_hub_boot.py."""
+import base64
 import copy
+import gzip
 import json
 
 import jsonschema
@@ -267,3 +269,23 @@ def test_release_plan():
     assert hub_values.release_reasons(installed, chart, composed(cull_timeout=60)) == ["the values differ"]
     assert "for hub other" in hub_values.foreign_release_error(installed, "other")
     assert "no custom.hubfleet.hub" in hub_values.foreign_release_error(dict(installed, values={}), "demo")
+
+
+def helm_secret(version, status, chart_version, config, gzipped=True):
+    """A release Secret as helm's storage writes it: the JSON release, gzipped, base64, then the Secret's base64."""
+    release = json.dumps({"name": "jupyterhub", "version": version, "info": {"status": status},
+                          "chart": {"metadata": {"name": "jupyterhub", "version": chart_version}}, "config": config})
+    stored = gzip.compress(release.encode()) if gzipped else release.encode()
+    return {"metadata": {"name": "sh.helm.release.v1.jupyterhub.v%d" % version,
+                         "labels": {"owner": "helm", "name": "jupyterhub", "status": status, "version": str(version)}},
+            "data": {"release": base64.b64encode(base64.b64encode(stored)).decode()}}
+
+
+def test_the_installed_release_is_the_newest_revision_as_helm_info_reports_it():
+    assert hub_values.installed_release([]) == {}
+    secrets = [helm_secret(2, "failed", "4.4.0", {"custom": {"hubfleet": {"hub": "demo"}}}),
+               helm_secret(10, "deployed", "4.4.0", {"hub": {"db": {"type": "sqlite-pvc"}}}),
+               helm_secret(9, "deployed", "3.3.8", {}, gzipped=False)]
+    assert hub_values.installed_release(secrets) == {"status": {
+        "status": "deployed", "chart": "jupyterhub-4.4.0", "values": {"hub": {"db": {"type": "sqlite-pvc"}}}}}
+    assert hub_values.installed_release(secrets[2:])["status"]["chart"] == "jupyterhub-3.3.8"
